@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -154,8 +155,17 @@ def _vendor_records(
     catalog: Catalog, vendor: str, tables: Sequence[str], asked: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Records of one vendor's tables narrowed by ``asked`` (services, protocol, direction); never empty."""
+    criteria = (tuple(asked.get("services") or ()), asked.get("protocol"), asked.get("direction"))
+    return [dict(record) for record in _matching(catalog, vendor, tuple(tables), criteria)]
+
+
+@functools.lru_cache(maxsize=256)
+def _matching(
+    catalog: Catalog, vendor: str, tables: tuple[str, ...], criteria: tuple[tuple[str, ...], Any, Any]
+) -> tuple[dict[str, Any], ...]:
+    """The query behind ``_vendor_records``; pure over an immutable catalog, so memoised (errors are not)."""
+    services, protocol, direction = criteria
     chosen = _tables(catalog, vendor, tables)
-    services, protocol, direction = asked.get("services"), asked.get("protocol"), asked.get("direction")
     if protocol is not None:
         protocol = check_protocol(protocol, "protocol")
     if services:
@@ -167,8 +177,9 @@ def _vendor_records(
     if direction is not None:
         records = [r for r in records if r.get("direction") == direction]
     if not records:
+        asked = {"services": services, "protocol": protocol, "direction": direction}
         raise QueryError(_nothing_matched(catalog, vendor, chosen, asked))
-    return records
+    return tuple(records)
 
 
 def _nothing_matched(catalog: Catalog, vendor: str, tables: Sequence[str], asked: dict[str, Any]) -> str:

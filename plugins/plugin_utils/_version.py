@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -12,13 +13,20 @@ _VERSION = re.compile(r"v?(\d+(?:\.\d+){0,3})")
 
 def parse_version(value: Any, where: str) -> tuple[int, ...]:
     """``"1.12.1"`` -> ``(1, 12, 1, 0)``; anything that is not a dotted version is an error naming ``where``."""
+    if isinstance(value, str):
+        return _parse_text(value, where)
     if isinstance(value, float):
         raise QueryError(
             f"{where}: {value!r} is a number, not a version string; quote it (YAML reads 1.10 as the number 1.1)"
         )
     if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    match = _VERSION.fullmatch(value.strip()) if isinstance(value, str) else None
+        return _parse_text(str(value), where)
+    raise QueryError(f"{where}: {value!r} is not a version; expected numbers separated by dots, like 1.12.1")
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_text(value: str, where: str) -> tuple[int, ...]:
+    match = _VERSION.fullmatch(value.strip())
     if not match:
         raise QueryError(f"{where}: {value!r} is not a version; expected numbers separated by dots, like 1.12.1")
     parts = tuple(int(part) for part in match.group(1).split("."))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.plugins.loader import init_plugin_loader
-from collection_path import link_checkout
+from dev_collection import link_checkout
 
 init_plugin_loader([str(link_checkout())])
 
