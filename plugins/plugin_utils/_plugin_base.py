@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError, AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ._catalog import Catalog, load_catalog, read_overlay_file
-from ._errors import PortsError
+from ._errors import PortsError, unknown_name
 
 
 class CatalogLookupBase(LookupBase):
@@ -20,11 +20,19 @@ class CatalogLookupBase(LookupBase):
     uses_overlay = True
 
     def run(self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any) -> list[Any]:
-        self.set_options(var_options=variables, direct=kwargs)
         try:
+            self._check_choices(kwargs)
+            self.set_options(var_options=variables, direct=kwargs)
             return self.query(self._catalog(variables), flatten_terms(terms))
         except PortsError as exc:
             raise AnsibleLookupError(str(exc)) from exc
+
+    def _check_choices(self, kwargs: dict[str, Any]) -> None:
+        """Name the valid values in the error itself (Ansible's own choices error keeps them in its detail)."""
+        for name, value in kwargs.items():
+            choices = self.option_definitions.get(name, {}).get("choices")
+            if choices and value is not None and value not in choices:
+                raise unknown_name(name, value, choices)
 
     def query(self, catalog: Catalog, terms: list[str]) -> list[Any]:
         raise NotImplementedError

@@ -36,3 +36,8 @@ def test_not_a_version(lookup):
 
 def test_all_tables_by_default(lookup):
     assert {r["table"] for r in lookup.run([], variables={})} == {"gateway", "firmware", "bacnet"}
+
+
+def test_direction_choice_names_the_valid_values(lookup):
+    with pytest.raises(AnsibleLookupError, match=r"^unknown direction 'inbound'; known: incoming, outgoing$"):
+        lookup.run(["gateway"], variables={}, direction="inbound")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from ansible.errors import AnsibleLookupError, AnsibleOptionsError
+from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 from seedrows import opto22_rows
 
@@ -60,7 +60,5 @@ def test_unknown_table(lookup):
 
 
 def test_protocol_choice_is_checked(lookup):
-    with pytest.raises(
-        AnsibleOptionsError, match=r"Invalid value 'sctp' for config 'protocol'"
-    ):
+    with pytest.raises(AnsibleLookupError, match=r"^unknown protocol 'sctp'; known: tcp, udp$"):
         lookup.run(["groov"], variables={}, protocol="sctp")
