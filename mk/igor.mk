@@ -1,0 +1,16 @@
+## ---- igor_gateway role (issue #4) --------------------------------------------------------------
+# Controller-only tests of otnet.ports.igor_gateway: no Windows host is needed (or available). The molecule
+# scenario runs the role from the installed tarball, hence `install` first.
+TEST_TARGETS += test-igor
+EXTRA_HELP += test-igor docs-igor
+
+.PHONY: test-igor docs-igor
+test-igor: install
+	$(BIN)/python -m pytest -q tests/unit/plugins/plugin_utils/test_igor_plan.py \
+	  tests/unit/plugins/filter/test_filter_igor_gateway_plan.py tests/unit/roles/test_igor_gateway_role.py \
+	  tests/unit/roles/test_igor_gateway_scripts.py tests/unit/roles/test_igor_gateway_docs.py
+	$(BIN)/molecule test -s igor_gateway
+
+# Regenerate the rule and exclusion tables in roles/igor_gateway/README.md and docs/igor_gateway.md.
+docs-igor: venv
+	$(BIN)/python tests/igor_gateway_docs.py --write
