@@ -110,8 +110,9 @@ def test_defender_tasks_say_what_they_change_and_run_only_for_their_state(state)
 def test_no_port_number_or_path_of_its_own(catalog):
     """Ports, exclusion paths and the install directory live in the catalog; the README shows them, generated."""
     ports = {str(n) for r in catalog.select(vendor="igor") for n in (r["start"], r["end"])}
-    words = {*ports, catalog.default_install_dir, *(e.relative for e in catalog.exclusions)}
-    words |= {Path(e.relative.replace("\\", "/")).name for e in catalog.exclusions}
+    paths = {catalog.default_install_dir, *(f"\\{e.relative}" for e in catalog.exclusions)}
+    executables = {e.relative.rsplit("\\", 1)[-1] for e in catalog.exclusions if e.kind == "process"}
+    words = ports | paths | executables
     for path in ROLE.rglob("*"):
         if path.is_file() and path.name != "README.md":
             text = path.read_text(encoding="utf-8")

@@ -12,5 +12,4 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-        record(self, "community.windows.win_firewall_rule", task_vars or {})
-        return {"changed": True}
+        return record(self, "community.windows.win_firewall_rule", task_vars or {}, {"changed": True})
