@@ -12,7 +12,9 @@
       pac1: {leg: ctl, address: 10.10.1.11, listen: {tcp: [502, "2001-2003"], udp: [2001]}}
       scada1: {leg: scada, address: 10.20.1.10}
 
-Every network must lie inside 10.0.0.0/8. Leg names are unique across routers.
+Every network must lie inside 10.0.0.0/8. Leg names are unique across routers. Host addresses are unique across
+the lab, or only among one router's hosts with ``address_scope: router`` (routers are never linked to each other,
+so each router's copy of a site zone can carry the site's own addresses).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ DEFAULT_MGMT = "10.254.0.0/24"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 MAX_LEG_NAME = 12  # leaves room for "-NN" bridge-port suffixes inside the 15-char interface limit
 KINDS = ("segment", "zone")
+ADDRESS_SCOPES = ("lab", "router")
 
 
 class TopologyError(ValueError):
@@ -78,6 +81,7 @@ class Topology:
     mgmt_cidr: IPv4Network
     routers: dict[str, Router]
     hosts: dict[str, Host]
+    address_scope: str = "lab"  # "router": host addresses need only be unique among one router's hosts
 
     @property
     def legs(self) -> dict[str, Leg]:
@@ -196,9 +200,13 @@ def _check_unique(topo: Topology) -> None:
     clash = set(topo.routers) & set(topo.hosts)
     if clash:
         raise TopologyError(f"names used for both a router and a host: {sorted(clash)}")
-    addresses = [host.address for host in topo.hosts.values()]
-    if len(addresses) != len(set(addresses)):
-        raise TopologyError("host addresses must be unique")
+    if topo.address_scope == "router":  # a zone behind several routers appears once per router, same addresses
+        scopes = [[h.address for h in topo.hosts.values() if topo.legs[h.leg].router == r] for r in topo.routers]
+    else:
+        scopes = [[host.address for host in topo.hosts.values()]]
+    for addresses in scopes:
+        if len(addresses) != len(set(addresses)):
+            raise TopologyError(f"host addresses must be unique{' per router' if len(scopes) > 1 else ''}")
 
 
 def parse(data: dict) -> Topology:
@@ -209,7 +217,10 @@ def parse(data: dict) -> Topology:
     routers = _routers(data, mgmt)
     legs = {name: leg for router in routers.values() for name, leg in router.legs.items()}
     hosts = {name: _host(name, spec or {}, legs) for name, spec in _mapping(data.get("hosts") or {}, "hosts").items()}
-    topo = Topology(str(data.get("name", "netlab")), mgmt, routers, hosts)
+    scope = data.get("address_scope", "lab")
+    if scope not in ADDRESS_SCOPES:
+        raise TopologyError(f"address_scope must be one of {ADDRESS_SCOPES}; got {scope!r}")
+    topo = Topology(str(data.get("name", "netlab")), mgmt, routers, hosts, scope)
     _check_unique(topo)
     return topo
 

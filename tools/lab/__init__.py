@@ -1,0 +1,1 @@
+"""The one-command lab: the example site rolled out for real onto network namespaces, probed, reported."""
