@@ -138,7 +138,7 @@ def _slug(text: str, limit: int) -> str:
 
 
 class _Names:
-    """Leg and host names, unique across the whole lab."""
+    """Names of one kind (legs, or hosts and routers), unique across the whole lab."""
 
     def __init__(self) -> None:
         self.used: set[str] = set()
@@ -168,7 +168,7 @@ def build(
             if found:
                 segment_zones.setdefault(segment["host"], set()).add(found[0])
     all_segment_zones = {zone for names in segment_zones.values() for zone in names}
-    names = _Names()
+    leg_names, host_names = _Names(), _Names()  # netlab keeps legs (bridges) and hosts (namespaces) apart
     routers: dict[str, LabRouter] = {}
     for index, segment in enumerate(model["segments"], 1):
         router_name = segment["host"]
@@ -177,15 +177,15 @@ def build(
                 f"opto22_segments host {router_name!r}: the lab names a router after it; it must match "
                 f"{NAME_RE.pattern} and '{prefix}-{router_name}' fit in {MAX_ROOT_LINK} characters"
             )
-        names.used.add(router_name)
+        host_names.used.add(router_name)  # a namespace of its own, like the hosts
         router = LabRouter(router_name, segment)
-        _add_segment_legs(router, segment, zones, names, mgmt)
+        _add_segment_legs(router, segment, zones, leg_names, mgmt)
         own = segment_zones.get(router_name, set())
         for zone_name, label, networks in zones:
             if zone_name in all_segment_zones:
                 if zone_name not in own:
                     router.skipped.append(
-                        f"zone {zone_name}: holds another router's controllers (no inter-router links)"
+                        f"zone {zone_name}: holds another router's controllers (the lab links no two routers)"
                     )
                 continue
             for network in networks:
@@ -196,16 +196,23 @@ def build(
                     zone=zone_name,
                     label=label,
                     wanted=f"{zone_name}-{index}",
-                    names=names,
+                    names=leg_names,
                     mgmt=mgmt,
                 )
         for peer in _peers(segment):
             if not any(_in_leg(peer, spec) for spec in router.legs.values()):
-                leg_net = (
-                    peer if peer.prefixlen <= 30 else ipaddress.ip_network(f"{peer.network_address}/24", strict=False)
+                wide = ipaddress.ip_network(f"{peer.network_address}/24", strict=False)
+                _add_leg(
+                    router,
+                    peer if peer.prefixlen <= 30 else wide,
+                    kind="zone",
+                    zone="",
+                    label=str(peer),
+                    wanted=f"net-{index}",
+                    names=leg_names,
+                    mgmt=mgmt,
                 )
-                _add_leg(router, leg_net, "zone", "", str(peer), f"net-{index}", names, mgmt)
-        _add_hosts(router, segment, names, index)
+        _add_hosts(router, segment, host_names, index)
         _add_listeners(router, segment, controller_ports)
         routers[router_name] = router
     if not routers:

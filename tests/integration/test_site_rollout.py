@@ -1,0 +1,89 @@
+"""The site playbook's rollout settings and its plan-only Windows part, in a site directory set up as the README says.
+
+Every host sits behind the tripwire connection of test_site_preflight: these runs must not reach any host.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run
+from test_site_preflight import make_site, rollout, site_env, write_layer
+from test_site_preflight import site as tripwired_site  # noqa: F401 - the fixture, for the runs below
+
+SECOND_GATEWAY = {
+    "all": {"children": {"igor_gateways": {"hosts": {"igor-gw2": {"ansible_host": "10.40.2.6"}}}}},
+}
+
+
+@pytest.fixture
+def two_gateways(tripwired_site):  # noqa: F811 - the imported fixture
+    """A second Igor gateway, behind the tripwire like the rest."""
+    settings = {
+        "ansible_connection": "tripwire",
+        "igor_gateway_version": "1.12.1",
+        "igor_gateway_node_networks": ["10.40.2.0/24"],
+        "igor_gateway_bacnet": True,
+        "igor_gateway_bms_networks": ["10.40.1.0/24"],
+    }
+    layer = write_layer(tripwired_site / "second", {"igor-gw2": settings}, hosts=SECOND_GATEWAY)
+    yield tripwired_site
+    for path in sorted(layer.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    layer.rmdir()
+
+
+def test_plan_only_computes_and_prints_the_windows_plan_in_batches_without_contacting_a_host(two_gateways, tmp_path):
+    plans = tmp_path / "plans"
+    rc, output, contacts = rollout(
+        two_gateways,
+        tmp_path,
+        "-i",
+        "second",
+        "--tags",
+        "igor_gateway",
+        "-e",
+        "otnet_ports_site_igor_plan_only=true",
+        "-e",
+        f"otnet_ports_site_plan_dir={plans}",
+    )
+    assert rc == 0, output
+    assert contacts == []
+    # examples/site/site.yml: otnet_ports_site_serial [1, "100%"] - a canary batch of one, then the rest
+    assert output.count("PLAY [Igor gateways") == 2
+    assert "Igor BACnet Service - BACnet/IP (UDP-In)" in output
+    for host in ("igor-gw1", "igor-gw2"):
+        plan = json.loads((plans / f"{host}.igor-plan.json").read_text())
+        assert plan["state"] == "present"
+        assert {rule["remoteip"] for rule in plan["rules"]} == {"10.40.2.0/24", "10.40.1.0/24"}
+        table = (plans / f"{host}.igor-plan.txt").read_text()
+        assert table.startswith(f"{host}: igor_gateway plan (present)")
+        assert "Microsoft Defender exclusions:" in table
+
+
+def test_extra_vars_override_the_site_playbooks_serial(two_gateways, tmp_path):
+    rc, output, contacts = rollout(
+        two_gateways,
+        tmp_path,
+        "-i",
+        "second",
+        "--tags",
+        "igor_gateway",
+        "-e",
+        "otnet_ports_site_igor_plan_only=true",
+        "-e",
+        "otnet_ports_site_serial=100%",
+    )
+    assert rc == 0, output
+    assert output.count("PLAY [Igor gateways") == 1
+    assert contacts == []
+
+
+def test_the_card_short_forms_work_in_the_site_directory(tarball, tmp_path):
+    """examples/site/ports.yml asks the catalog with lookup('opto22_ports', 'groov') and friends."""
+    site = make_site(tarball, tmp_path / "site")
+    result = run(["ansible-playbook", "ports.yml"], cwd=site, env=site_env(site))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Node-RED" in result.stdout
+    assert "failed=0" in result.stdout
