@@ -52,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--tarball", type=Path, default=None, help="collection tarball (build/otnet-ports-*.tar.gz)")
     up.add_argument("--prove-refusal", action="store_true", help="first show a broken inventory changes no host")
     up.add_argument("--no-explore", action="store_true", help="skip the how-to-look-around notes (CI tears down)")
-    rollout = sub.add_parser("rollout", help="run the site playbook against the lab again (args to ansible-playbook)")
-    rollout.add_argument("args", nargs=argparse.REMAINDER, help="e.g. --check --diff")
+    sub.add_parser(
+        "rollout", help="run the site playbook against the lab again; other arguments (--check --diff) go to it"
+    )
     sub.add_parser("probe", help="probe every flow again and print the report")
     sub.add_parser("status", help="what the lab has running")
     sub.add_parser("down", help="remove the lab (idempotent)")
@@ -244,7 +245,7 @@ def span_start(ports: str | int) -> int:
 def rollout(args: argparse.Namespace) -> int:
     state: Path = args.state_dir.resolve()
     _load_lab(state)
-    extra = [a for a in args.args if a != "--"]
+    extra = [a for a in args.playbook_args if a != "--"]
     rc, _ = site.playbook(state / "site", [SITE_PLAYBOOK, *_inventory_args(state), *extra], state / "log" / "rerun.log")
     return rc
 
@@ -275,7 +276,11 @@ def down(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "rollout":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.playbook_args = extra
     if os.geteuid() != 0:
         print("error: the lab needs root (network namespaces, nftables). Run it as root or with sudo.", file=sys.stderr)
         return 1
