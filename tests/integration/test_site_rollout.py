@@ -6,6 +6,7 @@ Every host sits behind the tripwire connection of test_site_preflight: these run
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from conftest import run
@@ -29,9 +30,7 @@ def two_gateways(tripwired_site):  # noqa: F811 - the imported fixture
     }
     layer = write_layer(tripwired_site / "second", {"igor-gw2": settings}, hosts=SECOND_GATEWAY)
     yield tripwired_site
-    for path in sorted(layer.rglob("*"), reverse=True):
-        path.unlink() if path.is_file() else path.rmdir()
-    layer.rmdir()
+    shutil.rmtree(layer)
 
 
 def test_plan_only_computes_and_prints_the_windows_plan_in_batches_without_contacting_a_host(two_gateways, tmp_path):
