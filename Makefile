@@ -1,6 +1,7 @@
 # otnet.ports — one entry point for setting up, running the lab and testing.
 #   make lab    set up everything on a fresh Debian machine and run the site rollout on a local lab (root)
 #   make test   set up everything and run every test (root: the firewall tests use network namespaces)
+#   make lab-down  remove the lab
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -104,6 +105,8 @@ unit: install
 
 docs: install
 	$(BIN)/python tools/gen_docs.py --write
+	cd examples/site && $(BIN)/ansible-playbook otnet.ports.diagram -e otnet_ports_diagram_dir=$(CURDIR)/docs/diagram \
+	  -e otnet_ports_diagram_name=example-site >/dev/null
 
 docs-check: install
 	$(BIN)/python tools/gen_docs.py --check
