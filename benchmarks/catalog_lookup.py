@@ -21,7 +21,9 @@ from ansible.template import Templar, trust_as_template
 
 REPO = Path(__file__).resolve().parents[1]
 LOOPS = {
-    "trivial lookup (ansible.builtin.items)": "{% for i in range(N) %}{{ query('ansible.builtin.items', i) | length }}{% endfor %}",
+    "trivial lookup (ansible.builtin.items)": (
+        "{% for i in range(N) %}{{ query('ansible.builtin.items', i) | length }}{% endfor %}"
+    ),
     "catalog lookup (otnet.ports.opto22_ports groov)": (
         "{% for i in range(N) %}{{ query('otnet.ports.opto22_ports', 'groov') | length }}{% endfor %}"
     ),
