@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from netlab.system import alive  # tools/ is on the test path
 
 REPO = Path(__file__).resolve().parents[2]
 SSHD = "/usr/sbin/sshd"
@@ -128,13 +129,4 @@ def test_down_removes_everything_and_is_idempotent(lab: dict[str, Any]) -> None:
     assert lab["prefix"] not in namespaces
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
     assert lab["prefix"] not in links
-    assert not [pid for pid in pids if _running(pid)]
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (killed daemons are reaped by init, which may take a moment)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    assert not [pid for pid in pids if alive(pid)]
