@@ -15,6 +15,7 @@ from typing import Any
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ._addresses import parse_network
 from ._catalog import Catalog
 from ._errors import CatalogError, QueryError, unknown_name
 from ._portrange import merge, range_text
@@ -295,13 +296,8 @@ def _items(value: Any, where: str, wanted: str) -> list[Any]:
 
 
 def _network(text: str, where: str) -> str:
-    try:
-        return str(ipaddress.ip_network(text, strict=True))
-    except ValueError:
-        network = ipaddress.ip_network(text, strict=False)  # ValueError here: not a CIDR at all
-        raise QueryError(
-            f"{where}: {text!r} has host bits set; write the network, {network}, or one address without a prefix"
-        ) from None
+    ipaddress.ip_network(text, strict=False)  # ValueError: not a CIDR at all; the caller names the Windows forms
+    return str(parse_network(text, where))
 
 
 def _address_range(text: str, where: str) -> str:

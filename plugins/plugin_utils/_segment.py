@@ -18,14 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._addresses import Network, parse_network
 from ._catalog import Catalog
 from ._chart_logic import allowed_ranges, check_chart_port
-from ._errors import PortsError, unknown_name
+from ._errors import PortsError, QueryError, unknown_name
 from ._nft_sets import Box, address_text, disjoint_boxes, network_range, port_text
 from ._portrange import PORT_MAX, PROTOCOLS, check_port, parse_item
 from ._queries import service_records
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PREFIX = "opto22_segment_"
 TABLE = "otnet_opto22"
@@ -180,24 +179,11 @@ def _networks(values: Any, where: str, what: str, problems: Problems) -> list[Ne
 
 
 def _network(value: Any, where: str, problems: Problems) -> Network | None:
-    if not isinstance(value, str):
-        problems.add(f"{where}: {value!r} is not an IPv4/IPv6 address or CIDR")
-        return None
     try:
-        return ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        pass
-    try:
-        loose = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        problems.add(f"{where}: {value!r} is not an IPv4/IPv6 address or CIDR (like 10.20.1.0/24 or 2001:db8::/64)")
+        return parse_network(value, where)
+    except QueryError as exc:
+        problems.add(str(exc))
         return None
-    host = value.split("/")[0]
-    problems.add(
-        f"{where}: {value!r} has host bits set; a CIDR names a network: write {str(loose)!r}, "
-        f"or {host}/{loose.max_prefixlen} for the one host"
-    )
-    return None
 
 
 def _controllers(values: Any, prefix: str, problems: Problems) -> list[Network]:
