@@ -215,7 +215,8 @@ BAD_INPUTS = {
     ),
     "network host bits": (
         {"node_networks": ["10.0.0.5/24"]},
-        r"^igor_gateway_node_networks\[0\]: '10\.0\.0\.5/24' has host bits set; a CIDR names a network: write '10\.0\.0\.0/24'",
+        r"^igor_gateway_node_networks\[0\]: '10\.0\.0\.5/24' has host bits set; "
+        r"a CIDR names a network: write '10\.0\.0\.0/24'",
     ),
     "network range backwards": (
         {"node_networks": ["10.0.0.9-10.0.0.1"]},
