@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from dev_collection import REPO
 
-DEPENDENCIES = Path(os.environ.get("ANSIBLE_COLLECTIONS_PATH", REPO / ".cache" / "collections").split(os.pathsep)[0])
+_COLLECTIONS_PATH = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(REPO / ".cache" / "collections"))
+DEPENDENCIES = Path(_COLLECTIONS_PATH.split(os.pathsep)[0])
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess[str]:

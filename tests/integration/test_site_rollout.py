@@ -33,10 +33,10 @@ def two_gateways(tripwired_site):  # noqa: F811 - the imported fixture
     shutil.rmtree(layer)
 
 
-def test_plan_only_computes_and_prints_the_windows_plan_in_batches_without_contacting_a_host(two_gateways, tmp_path):
-    plans = tmp_path / "plans"
-    rc, output, contacts = rollout(
-        two_gateways,
+def plan_only_rollout(site, tmp_path, extra_var):
+    """Both gateways, Igor plays only, plan-only, plus one extra variable."""
+    return rollout(
+        site,
         tmp_path,
         "-i",
         "second",
@@ -45,8 +45,13 @@ def test_plan_only_computes_and_prints_the_windows_plan_in_batches_without_conta
         "-e",
         "otnet_ports_site_igor_plan_only=true",
         "-e",
-        f"otnet_ports_site_plan_dir={plans}",
+        extra_var,
     )
+
+
+def test_plan_only_computes_and_prints_the_windows_plan_in_batches_without_contacting_a_host(two_gateways, tmp_path):
+    plans = tmp_path / "plans"
+    rc, output, contacts = plan_only_rollout(two_gateways, tmp_path, f"otnet_ports_site_plan_dir={plans}")
     assert rc == 0, output
     assert contacts == []
     # examples/site/site.yml: otnet_ports_site_serial [1, "100%"] - a canary batch of one, then the rest
@@ -62,18 +67,7 @@ def test_plan_only_computes_and_prints_the_windows_plan_in_batches_without_conta
 
 
 def test_extra_vars_override_the_site_playbooks_serial(two_gateways, tmp_path):
-    rc, output, contacts = rollout(
-        two_gateways,
-        tmp_path,
-        "-i",
-        "second",
-        "--tags",
-        "igor_gateway",
-        "-e",
-        "otnet_ports_site_igor_plan_only=true",
-        "-e",
-        "otnet_ports_site_serial=100%",
-    )
+    rc, output, contacts = plan_only_rollout(two_gateways, tmp_path, "otnet_ports_site_serial=100%")
     assert rc == 0, output
     assert output.count("PLAY [Igor gateways") == 1
     assert contacts == []
