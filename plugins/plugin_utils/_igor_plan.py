@@ -19,8 +19,7 @@ from ._addresses import parse_network
 from ._catalog import Catalog
 from ._errors import CatalogError, QueryError, unknown_name
 from ._portrange import merge, range_text
-from ._queries import exclusion_entries, igor_records
-from ._version import check_min_version
+from ._queries import EXCLUSION_KINDS, check_igor_version, exclusion_entries, igor_records
 from ._windows import check_install_dir
 
 ROLE = "otnet.ports.igor_gateway"
@@ -104,7 +103,7 @@ def build_plan(catalog: Catalog, values: Any) -> dict[str, Any]:
         "rules": rules,
         "exclusions": {
             kind: [e["path"] for e in exclusions if e["kind"] == entry] if settings.av_exclusions else []
-            for kind, entry in (("paths", "path"), ("processes", "process"))
+            for kind, entry in EXCLUSION_KINDS.items()
         },
     }
 
@@ -121,7 +120,9 @@ def check_settings(catalog: Catalog, values: Any) -> Settings:
             raise QueryError(f"{name} is missing; the plan needs all of {', '.join(VARIABLES)}")
     bacnet = check_bool(values["igor_gateway_bacnet"], "igor_gateway_bacnet")
     return Settings(
-        version=check_version(catalog, values["igor_gateway_version"], tables_for(bacnet=bacnet)),
+        version=check_igor_version(
+            catalog, values["igor_gateway_version"], tables_for(bacnet=bacnet), "igor_gateway_version"
+        ),
         bacnet=bacnet,
         install_dir=check_install_dir_or_default(catalog, values["igor_gateway_install_dir"]),
         networks={
@@ -138,14 +139,6 @@ def check_settings(catalog: Catalog, values: Any) -> Settings:
 def tables_for(*, bacnet: bool) -> list[str]:
     """The catalog tables the role turns into rules: the gateway's, and the BACnet service's when asked."""
     return ["gateway", "bacnet"] if bacnet else ["gateway"]
-
-
-def check_version(catalog: Catalog, value: Any, tables: Sequence[str]) -> str:
-    """The version, if it reaches the floor of every table the role uses."""
-    for key in tables:
-        table = catalog.table("igor", key)
-        check_min_version(value, table.min_version, "igor_gateway_version", f"'{key}' table ({table.title})")
-    return str(value)
 
 
 def check_install_dir_or_default(catalog: Catalog, value: Any) -> str:

@@ -97,7 +97,3 @@ def address_text(lo: int, hi: int, version: int) -> str:
     if len(networks) == 1:
         return str(networks[0])
     return f"{first}-{last}"
-
-
-def port_text(lo: int, hi: int) -> str:
-    return str(lo) if lo == hi else f"{lo}-{hi}"

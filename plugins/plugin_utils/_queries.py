@@ -39,14 +39,20 @@ def igor_records(
     """Records of the named Igor tables; ``version`` must reach each table's floor."""
     chosen = _tables(catalog, "igor", tables)
     if version is not None:
-        for key in chosen:
-            table = catalog.table("igor", key)
-            check_min_version(version, table.min_version, "version", f"'{key}' table ({table.title})")
+        check_igor_version(catalog, version, chosen, "version")
     if direction is not None and direction not in DIRECTIONS:
         raise unknown_name("direction", direction, DIRECTIONS)
     return _vendor_records(
         catalog, "igor", chosen, {"services": services, "protocol": protocol, "direction": direction}
     )
+
+
+def check_igor_version(catalog: Catalog, version: Any, tables: Sequence[str], where: str) -> str:
+    """The version, if it reaches the floor of every named Igor table; else an error naming ``where``."""
+    for key in tables:
+        table = catalog.table("igor", key)
+        check_min_version(version, table.min_version, where, f"'{key}' table ({table.title})")
+    return str(version)
 
 
 def service_records(

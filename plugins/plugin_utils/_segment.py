@@ -22,8 +22,8 @@ from ._addresses import Network, parse_network
 from ._catalog import Catalog
 from ._chart_logic import allowed_ranges, check_chart_port
 from ._errors import PortsError, QueryError, unknown_name
-from ._nft_sets import Box, address_text, disjoint_boxes, network_range, port_text
-from ._portrange import PORT_MAX, PROTOCOLS, check_port, parse_item
+from ._nft_sets import Box, address_text, disjoint_boxes, network_range
+from ._portrange import PORT_MAX, PROTOCOLS, check_port, parse_item, range_text
 from ._queries import service_records
 
 PREFIX = "opto22_segment_"
@@ -224,7 +224,7 @@ def _permits(resolver: ServiceIndex, kind: str, items: Any, prefix: str, problem
         services, flows = _service_flows(
             resolver, item.get("services", []), DIRECTION[kind], f"{here}.services", problems
         )
-        flows += _extra_port_flows(resolver.catalog, item.get("ports", []), f"{here}.ports", problems)
+        flows += _extra_port_flows(resolver, item.get("ports", []), f"{here}.ports", problems)
         if name is not None:
             result.append(Permit(kind, name, tuple(peers), services, tuple(flows)))
     return result
@@ -246,6 +246,7 @@ class ServiceIndex:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.known = frozenset(r["service"] for r in catalog.select(kind="assignment"))
+        self.chart_ranges = allowed_ranges(catalog)
         self._flows: dict[tuple[str, str], tuple[Flow, ...]] = {}
 
     def flows(self, service: str, direction: str) -> tuple[Flow, ...]:
@@ -292,7 +293,7 @@ def _service_flows(
     return unique, list(flows)
 
 
-def _extra_port_flows(catalog: Catalog, ports: Any, where: str, problems: Problems) -> list[Flow]:
+def _extra_port_flows(resolver: ServiceIndex, ports: Any, where: str, problems: Problems) -> list[Flow]:
     """Extra ports are chart-logic ports: each must be one PAC Control chart logic may use, with a protocol."""
     if ports is None:
         return []
@@ -314,7 +315,7 @@ def _extra_port_flows(catalog: Catalog, ports: Any, where: str, problems: Proble
             continue
         try:
             span = parse_item(dict(item), here)
-            _check_chart_range(catalog, span.start, span.end, here)
+            _check_chart_range(resolver, span.start, span.end, here)
         except PortsError as exc:
             problems.add(str(exc))
             continue
@@ -322,14 +323,14 @@ def _extra_port_flows(catalog: Catalog, ports: Any, where: str, problems: Proble
     return flows
 
 
-def _check_chart_range(catalog: Catalog, start: int, end: int, where: str) -> None:
+def _check_chart_range(resolver: ServiceIndex, start: int, end: int, where: str) -> None:
     """Every port of start-end must be a chart-logic port; the first one that is not raises the vendor's reason."""
     port = start
-    for low, high in allowed_ranges(catalog):
+    for low, high in resolver.chart_ranges:
         if low <= port <= high:
             port = high + 1
     if port <= end:
-        check_chart_port(catalog, port, f"{where}.port" if start == end else f"{where} ({start}-{end})")
+        check_chart_port(resolver.catalog, port, f"{where}.port" if start == end else f"{where} ({start}-{end})")
 
 
 def _management(value: Any, prefix: str, problems: Problems) -> dict[str, Any]:
@@ -406,7 +407,7 @@ def _summary(item: Permit) -> dict[str, Any]:
         PEERS[item.kind]: [_text(n) for n in item.peers],
         "services": list(item.services),
         "flows": [
-            {"service": f.service, "protocol": f.protocol, "ports": port_text(f.start, f.end), "basis": f.basis}
+            {"service": f.service, "protocol": f.protocol, "ports": range_text(f.start, f.end), "basis": f.basis}
             for f in item.flows
         ],
     }
@@ -424,7 +425,7 @@ def _elements(items: Sequence[Permit], version: int) -> list[dict[str, str]]:
     ]
     return [
         {
-            "key": f"{address_text(box.lo, box.hi, version)} . {box.protocol} . {port_text(box.port_lo, box.port_hi)}",
+            "key": f"{address_text(box.lo, box.hi, version)} . {box.protocol} . {range_text(box.port_lo, box.port_hi)}",
             "comment": _comment(box.labels),
         }
         for box in disjoint_boxes(boxes)

@@ -9,6 +9,7 @@ from ansible_collections.otnet.ports.plugins.plugin_utils._portrange import (
     merge,
     overlap,
     parse_item,
+    range_text,
 )
 
 
@@ -103,3 +104,8 @@ def test_unknown_format():
 
 def test_single_value_is_a_list_of_one():
     assert format_ranges(443, "nft") == "443"
+
+
+def test_range_text():
+    assert range_text(502, 502) == "502"
+    assert range_text(22004, 22005) == "22004-22005"

@@ -10,7 +10,6 @@ from ansible_collections.otnet.ports.plugins.plugin_utils._nft_sets import (
     Box,
     address_text,
     disjoint_boxes,
-    port_text,
 )
 
 
@@ -106,8 +105,3 @@ def test_many_disjoint_boxes_are_fast():
 )
 def test_address_text(lo, hi, version, text):
     assert address_text(lo, hi, version) == text
-
-
-def test_port_text():
-    assert port_text(502, 502) == "502"
-    assert port_text(22004, 22005) == "22004-22005"
