@@ -34,6 +34,12 @@ def lab_inventory(lab, tmp_path_factory):
     return netlab_inventory.build(topo, "otlabu", tmp_path_factory.mktemp("state"), sys.executable)
 
 
+@pytest.fixture(scope="module")
+def line1_rows(lab, lab_inventory, collections):
+    """fw-line1's probe matrix from flow_matrix.py, computed once for the tests that read it."""
+    return matrix.build("fw-line1", lab.routers["fw-line1"].segment, lab_inventory, collections)
+
+
 def hosts_by_address(lab, router):
     return {host.address: host for host in lab.routers[router].hosts.values()}
 
@@ -80,10 +86,12 @@ def test_address_scope_router_lets_each_router_carry_the_sites_addresses():
         )
 
 
-def test_site_services_reach_flow_matrix_as_the_ports_they_name():
+def test_site_services_reach_flow_matrix_as_the_ports_they_name(lab, lab_inventory, collections):
+    """A conduit naming a site service (resolved through the overlay) expects what one naming its ports does."""
+    spec = matrix.spec_for("fw-line1", lab.routers["fw-line1"].segment, lab_inventory, collections)
     overlay = [{"service": "line_handshake", "port": 49200, "protocol": "tcp", "description": "x"}]
     entries = [{"name": "scada", "sources": ["10.20.1.0/24"], "services": ["modbus_tcp", "line_handshake"]}]
-    assert matrix.role_settings(entries, overlay) == [
+    as_ports = [
         {
             "name": "scada",
             "sources": ["10.20.1.0/24"],
@@ -91,6 +99,10 @@ def test_site_services_reach_flow_matrix_as_the_ports_they_name():
             "ports": [{"start": 49200, "end": 49200, "protocol": "tcp"}],
         }
     ]
+    by_service = matrix.expectations({**spec, "conduits": entries, "overlay": overlay})
+    assert by_service == matrix.expectations({**spec, "conduits": as_ports, "overlay": []})
+    name = {host.address: host.name for host in lab.routers["fw-line1"].hosts.values()}
+    assert expected(by_service, name["10.20.1.11"], name["10.10.1.11"], 49200, "tcp") == "open"
 
 
 def expected(rows, src, dst, port, protocol):
@@ -98,9 +110,9 @@ def expected(rows, src, dst, port, protocol):
     return row["expect"]
 
 
-def test_expectations_come_from_flow_matrix(lab, lab_inventory, collections):
+def test_expectations_come_from_flow_matrix(lab, lab_inventory, line1_rows):
     name = {host.address: host.name for host in lab.routers["fw-line1"].hosts.values()}
-    rows = matrix.build("fw-line1", lab.routers["fw-line1"].segment, lab_inventory, collections)
+    rows = line1_rows
     scada, corp, jump = name["10.20.1.11"], name["10.30.0.11"], name["10.20.2.50"]
     pac, nms = name["10.10.1.11"], name["10.20.3.10"]
     assert expected(rows, scada, pac, 502, "tcp") == "open"
@@ -116,9 +128,9 @@ def test_expectations_come_from_flow_matrix(lab, lab_inventory, collections):
     assert expected(rows, scada, gateway["10.20.1.0/24"], 22, "tcp") == "dropped"
 
 
-def test_the_report_marks_each_flow_and_counts_the_misses(lab, lab_inventory, collections):
+def test_the_report_marks_each_flow_and_counts_the_misses(lab, line1_rows):
     router = lab.routers["fw-line1"]
-    rows = matrix.build("fw-line1", router.segment, lab_inventory, collections)
+    rows = line1_rows
     probed = [{**row, "address": "10.0.0.1", "result": row["expect"], "detail": "", "ok": True} for row in rows]
     good = report.Report()
     report.router_section(good, router, probed)

@@ -2,9 +2,10 @@
 """The probe matrix of the opto22_segment scenario, every expectation computed from the conduits and the catalog.
 
 Reads JSON on stdin - ``hosts`` and ``legs`` (netlab's inventory), ``conduits``, ``outbound`` and ``management``
-(the scenario's role variables, templated), ``collections`` (where otnet.ports is installed) - and writes a
-netlab probe matrix (JSON) to stdout. It reads the catalog only; it does not use the role's planner, the code
-under test.
+(``{sources, port}``; the scenario's role variables, templated), optionally ``overlay`` (site records, so conduits
+and outbound entries can name site services, as with the collection's otnet_ports_overlay), ``collections`` (where
+otnet.ports is installed) - and writes a netlab probe matrix (JSON) to stdout. It reads the catalog only; it does
+not use the role's planner, the code under test.
 
 Ports probed: every port the scenario knows (the controllers' listeners, the catalog ports of every service the
 scenario names, its extra ports and the management port), each over TCP and UDP. Flows and expectations:
@@ -13,8 +14,10 @@ scenario names, its extra ports and the management port), each over TCP and UDP.
   controller listens there, refused when admitted but nobody listens, otherwise dropped;
 * controller -> zone host: the same with the outbound entries and their destinations;
 * zone host -> zone host: not the segment's business, so never dropped - open or refused;
-* zone host / controller -> the router's own address on its leg: dropped (the guarding host admits only
-  management SSH, and no zone is a management source).
+* zone host / controller -> the router's own address on its leg: dropped, except management SSH (TCP to the
+  management port) from a host inside a management source: the guarding host admits it, but sshd listens only on
+  the router's management link, so it is refused. (The scenario's management source is the management link
+  itself, so every such flow of the scenario is dropped.)
 
 Linux rate-limits the ICMP port-unreachable that makes a UDP probe "refused" (a burst of about six per peer), so at
 most ``UDP_REFUSED_PER_PAIR`` expected-refused UDP flows are probed per host pair.
@@ -67,6 +70,23 @@ def listens(host: dict[str, Any], protocol: str, port: int) -> bool:
     return port in ports_of(host["listen"][protocol])
 
 
+def management_port(spec: dict[str, Any]) -> int:
+    return int(spec["management"].get("port", 22))
+
+
+def management_station(spec: dict[str, Any], address: str) -> bool:
+    """Whether ``address`` lies inside a management source (none given: no host is a management station)."""
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(source) for source in spec["management"].get("sources") or [])
+
+
+def to_router(spec: dict[str, Any], src: str, protocol: str, port: int) -> str:
+    """A flow from host ``src`` to the router's own address: management SSH is admitted, and refused (sshd listens
+    only on the management link); everything else is dropped."""
+    ssh = protocol == "tcp" and port == management_port(spec)
+    return "refused" if ssh and management_station(spec, spec["hosts"][src]["address"]) else "dropped"
+
+
 def build(spec: dict[str, Any], catalog: Any) -> list[dict[str, Any]]:
     hosts, legs = spec["hosts"], spec["legs"]
     controllers = sorted(name for name, host in hosts.items() if host["kind"] == "segment")
@@ -76,7 +96,7 @@ def build(spec: dict[str, Any], catalog: Any) -> list[dict[str, Any]]:
     known = {port for host in hosts.values() for protocol in PROTOCOLS for port in ports_of(host["listen"][protocol])}
     for rules in (conduits, outbound):
         known |= {port for _, flows in rules for _, port in flows}
-    known.add(int(spec["management"].get("port", 22)))
+    known.add(management_port(spec))
 
     matrix: list[dict[str, Any]] = []
 
@@ -111,14 +131,15 @@ def build(spec: dict[str, Any], catalog: Any) -> list[dict[str, Any]]:
         gateway = legs[hosts[src]["leg"]]["gateway"]
         for protocol in PROTOCOLS:
             for port in sorted(known):
-                add(src, gateway, gateway, protocol=protocol, port=port, expect="dropped")
+                add(src, gateway, gateway, protocol=protocol, port=port, expect=to_router(spec, src, protocol, port))
     return matrix
 
 
 def main() -> int:
     spec = json.load(sys.stdin)
     sys.path.insert(0, spec["collections"])  # the installed collection, as the role under test sees it
-    catalog = importlib.import_module("ansible_collections.otnet.ports.plugins.plugin_utils._catalog").load_catalog()
+    catalog_module = importlib.import_module("ansible_collections.otnet.ports.plugins.plugin_utils._catalog")
+    catalog = catalog_module.load_catalog().with_overlay(spec.get("overlay"))  # site services resolve like vendor ones
     json.dump(build(spec, catalog), sys.stdout)
     return 0
 
