@@ -105,7 +105,6 @@ unit: install
 
 docs: install
 	$(BIN)/python tools/gen_docs.py --write
-	$(BIN)/python tests/igor_gateway_docs.py --write
 	cd examples/site && $(BIN)/ansible-playbook otnet.ports.diagram -e otnet_ports_diagram_dir=$(CURDIR)/docs/diagram \
 	  -e otnet_ports_diagram_name=example-site >/dev/null
 

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,6 +21,18 @@ PLUGIN_TYPES = ("lookup", "filter", "test")
 
 def plugin_names(plugin_type: str) -> list[str]:
     return sorted(p.stem for p in (REPO / "plugins" / plugin_type).glob("*.py") if not p.stem.startswith("_"))
+
+
+def plugin_path(plugin_type: str, name: str) -> Path:
+    return REPO / "plugins" / plugin_type / f"{name}.py"
+
+
+def doc_blocks(path: Path) -> dict[str, Any]:
+    """The module-level names a plugin file defines before its imports (DOCUMENTATION, EXAMPLES, RETURN), unparsed."""
+    namespace: dict[str, Any] = {}
+    source = path.read_text(encoding="utf-8")
+    exec(source.split("\nfrom ansible")[0].split("\nfrom typing")[0], namespace)  # noqa: S102 - our own doc strings
+    return namespace
 
 
 def role_names() -> list[str]:
@@ -41,9 +54,7 @@ def ansible_doc(doc_type: str, names: list[str], *extra: str) -> tuple[str, list
 
 def check_source(plugin_type: str, name: str) -> list[str]:
     """The documentation blocks parse, and the plugin is named after its file."""
-    namespace: dict[str, object] = {}
-    source = (REPO / "plugins" / plugin_type / f"{name}.py").read_text(encoding="utf-8")
-    exec(source.split("\nfrom ansible")[0].split("\nfrom typing")[0], namespace)  # noqa: S102 - our own doc strings
+    namespace = doc_blocks(plugin_path(plugin_type, name))
     problems = []
     for block in ("DOCUMENTATION", "EXAMPLES", "RETURN"):
         try:
