@@ -81,8 +81,11 @@ def _load_lab(state: Path) -> dict[str, Any]:
     return json.loads(_lab_file(state).read_text())
 
 
-def _build(state: Path, saved: dict[str, Any]) -> topology.Lab:
-    model = json.loads((state / "model" / f"{site.MODEL_NAME}.json").read_text())
+def _load_model(state: Path) -> dict[str, Any]:
+    return json.loads((state / "model" / f"{site.MODEL_NAME}.json").read_text())
+
+
+def _build(state: Path, saved: dict[str, Any], model: dict[str, Any]) -> topology.Lab:
     ports = site.controller_ports(site.collections(state / "site"))
     return topology.build(model, ports, name=saved["name"], mgmt_cidr=saved["mgmt_cidr"], prefix=saved["prefix"])
 
@@ -108,8 +111,9 @@ def _router_tables(prefix: str, routers: list[str]) -> dict[str, list[str]]:
     return tables
 
 
-def _probe(state: Path, lab: topology.Lab, saved: dict[str, Any], timeout: float) -> report.Report:
-    model = json.loads((state / "model" / f"{site.MODEL_NAME}.json").read_text())
+def _probe(
+    state: Path, lab: topology.Lab, saved: dict[str, Any], model: dict[str, Any], timeout: float
+) -> report.Report:
     inventory = site.load_inventory(state / "netlab" / "inventory.yml")
     out = report.Report()
     out.add(f"Lab {saved['name']}: the site playbook ran for real against {len(lab.routers)} routers in network")
@@ -192,7 +196,7 @@ def up(args: argparse.Namespace) -> int:
         print(f"\nThe rollout failed (rc {rc}); output in {state / 'log' / 'rollout.log'}. The lab stays up.")
         return 1
     print("\n== Probes\n")
-    out = _probe(state, lab, saved, args.timeout)
+    out = _probe(state, lab, saved, model, args.timeout)
     print(out.text(), end="")
     print(f"Took {time.monotonic() - started:.0f} s.")
     if not args.no_explore:
@@ -221,7 +225,7 @@ The lab stays up. Look around (as root, from the repository root):
   ip netns exec {prefix}-{router.name} nft list table inet otnet_opto22
 {pad}the rules the role loaded on {router.name}, with counters""")
     if ctl and conduit and admitted:
-        port = next(span_start(f["ports"]) for f in conduit["flows"] if f["protocol"] == "tcp")
+        port = next(topology.span(f["ports"])[0] for f in conduit["flows"] if f["protocol"] == "tcp")
         connect = f'import socket; print(socket.create_connection(("{ctl.address}", {port}), 2).recv(80))'
         print(f"""  ip netns exec {prefix}-{admitted.name} python3 -c '{connect}'
 {pad}{admitted.label} to a controller through conduit {conduit["name"]}""")
@@ -238,10 +242,6 @@ The lab stays up. Look around (as root, from the repository root):
 Remove it: make lab-down""")
 
 
-def span_start(ports: str | int) -> int:
-    return topology.span(ports)[0]
-
-
 def rollout(args: argparse.Namespace) -> int:
     state: Path = args.state_dir.resolve()
     _load_lab(state)
@@ -253,7 +253,8 @@ def rollout(args: argparse.Namespace) -> int:
 def probe(args: argparse.Namespace) -> int:
     state: Path = args.state_dir.resolve()
     saved = _load_lab(state)
-    out = _probe(state, _build(state, saved), saved, args.timeout)
+    model = _load_model(state)
+    out = _probe(state, _build(state, saved, model), saved, model, args.timeout)
     print(out.text(), end="")
     return 0 if out.failed == 0 else EXIT_MISMATCH
 

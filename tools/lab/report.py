@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from .topology import span
+
 OK, BAD = "✓", "✗"
 MAX_LISTED = 20
 REPORT_JSON = "probes.json"
@@ -23,13 +25,15 @@ def member(address: str, networks: Iterable[str]) -> bool:
     return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
+def _covers(flow: dict[str, Any], protocol: str, port: int) -> bool:
+    if flow["protocol"] != protocol:
+        return False
+    first, last = span(flow["ports"])
+    return first <= port <= last
+
+
 def _service(flows: list[dict[str, Any]], protocol: str, port: int) -> str:
-    names = [
-        f["service"]
-        for f in flows
-        if f["protocol"] == protocol
-        and int(str(f["ports"]).split("-")[0]) <= port <= int(str(f["ports"]).split("-")[-1])
-    ]
+    names = [f["service"] for f in flows if _covers(f, protocol, port)]
     return ", ".join(dict.fromkeys(names)) or "-"
 
 

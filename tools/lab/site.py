@@ -149,7 +149,7 @@ def write_layer(state: Path, netlab_inventory: Path, lab: Any, mgmt_cidr: str) -
         shutil.rmtree(layer)
     (layer / "host_vars").mkdir(parents=True)
     (layer / "netlab.yml").symlink_to(netlab_inventory)
-    inventory = _load_yaml(netlab_inventory)
+    inventory = load_inventory(netlab_inventory)
     routers = inventory["all"]["children"]["netlab_routers"]["hosts"]
     for name, router in lab.routers.items():
         connection = {key: value for key, value in routers[name].items() if key.startswith("ansible_")}
@@ -196,11 +196,8 @@ def write_broken_layer(state: Path, lab: Any, gateways: list[str]) -> tuple[Path
     return broken, victim
 
 
-def _load_yaml(path: Path) -> Any:
+def load_inventory(path: Path) -> Any:
+    """netlab's inventory file (YAML)."""
     import yaml  # noqa: PLC0415 - Ansible's dependency, present wherever the lab runs
 
     return yaml.safe_load(path.read_text())
-
-
-def load_inventory(path: Path) -> Any:
-    return _load_yaml(path)

@@ -24,13 +24,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools.netlab.inventory import port_ranges
+from tools.netlab.topology import LAB_RANGE, MAX_LEG_NAME, MAX_NAME, MAX_ROOT_LINK, NAME_RE
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-LAB_RANGE = ipaddress.IPv4Network("10.0.0.0/8")
-NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
-MAX_LEG = 12
-MAX_HOST = 32
-MAX_ROOT_LINK = 15
 SAMPLE_WIDER_THAN = 8  # a catalog range wider than this is listened on (and probed) at its first and last port
 REPRESENTATIVE_OFFSET = 10  # a zone's representative host: the first free address from network + 10
 
@@ -86,18 +84,9 @@ class Lab:
 
 
 def _compact(ports: set[int]) -> list[int | str]:
-    out: list[int | str] = []
-    run: list[int] = []
-    for port in sorted(ports):
-        if run and port == run[-1] + 1:
-            run.append(port)
-            continue
-        if run:
-            out.append(run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}")
-        run = [port]
-    if run:
-        out.append(run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}")
-    return out
+    """{502, 2001, 2002, 2003} -> [502, "2001-2003"], as netlab's topology file writes ports."""
+    ranges = port_ranges(tuple(sorted(ports)))
+    return [r["start"] if r["start"] == r["end"] else f"{r['start']}-{r['end']}" for r in ranges]
 
 
 def span(text: str | int) -> tuple[int, int]:
@@ -250,7 +239,7 @@ def _add_leg(
         if network.overlaps(ipaddress.ip_network(other["cidr"])):
             router.skipped.append(f"{label} {network}: overlaps the lab leg {other['cidr']} ({other['label']})")
             return None
-    leg = names.take(wanted, MAX_LEG)
+    leg = names.take(wanted, MAX_LEG_NAME)
     router.legs[leg] = {"cidr": str(network), "kind": kind, "zone": zone, "label": label}
     return leg
 
@@ -306,7 +295,7 @@ def _add_hosts(router: LabRouter, segment: dict[str, Any], names: _Names, index:
             raise LabTopologyError(f"controller {ip} of {router.name} is the lab router's own address on its leg")
         taken[leg].add(ip)
         spec = router.legs[leg]
-        name = names.take(f"{spec['zone'] or 'ctl'}-{ip.rsplit('.', 1)[-1]}", MAX_HOST)
+        name = names.take(f"{spec['zone'] or 'ctl'}-{ip.rsplit('.', 1)[-1]}", MAX_NAME)
         router.hosts[name] = LabHost(name, leg, ip, "controller", spec["zone"], spec["label"])
     for peer in _peers(segment):
         leg = next((leg for leg, spec in router.legs.items() if _in_leg(peer, spec) and spec["kind"] == "zone"), None)
@@ -323,7 +312,7 @@ def _add_hosts(router: LabRouter, segment: dict[str, Any], names: _Names, index:
         else:
             ip = _free(peer, taken[leg], REPRESENTATIVE_OFFSET)
         taken[leg].add(ip)
-        name = names.take(f"{spec['zone'] or 'net'}-{index}-{ip.rsplit('.', 1)[-1]}", MAX_HOST)
+        name = names.take(f"{spec['zone'] or 'net'}-{index}-{ip.rsplit('.', 1)[-1]}", MAX_NAME)
         router.hosts[name] = LabHost(name, leg, ip, "zone", spec["zone"], spec["label"])
     for leg, spec in router.legs.items():
         if spec["kind"] != "zone":
@@ -331,7 +320,7 @@ def _add_hosts(router: LabRouter, segment: dict[str, Any], names: _Names, index:
         network = ipaddress.ip_network(spec["cidr"])
         ip = _free(network, taken[leg], REPRESENTATIVE_OFFSET)
         taken[leg].add(ip)
-        name = names.take(f"{spec['zone'] or 'net'}-{index}", MAX_HOST)
+        name = names.take(f"{spec['zone'] or 'net'}-{index}", MAX_NAME)
         router.hosts[name] = LabHost(name, leg, ip, "zone", spec["zone"], spec["label"])
 
 

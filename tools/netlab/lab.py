@@ -32,7 +32,7 @@ from .system import (
     terminate,
     wait_for,
 )
-from .topology import Host, Router, Topology, load_file, parse
+from .topology import MAX_ROOT_LINK, Host, Router, Topology, load_file, parse
 
 STATE_FILE = "state.json"
 AGENT = Path(__file__).resolve().with_name("agent.py")
@@ -79,8 +79,10 @@ def _preflight(topo: Topology, prefix: str) -> None:
     if not PREFIX_RE.match(prefix):
         raise NetlabError(f"prefix {prefix!r} must match {PREFIX_RE.pattern}")
     for router in topo.routers.values():
-        if len(f"{prefix}-{router.name}") > 15:
-            raise NetlabError(f"root link name {prefix}-{router.name} exceeds 15 characters; shorten prefix/router")
+        if len(f"{prefix}-{router.name}") > MAX_ROOT_LINK:
+            raise NetlabError(
+                f"root link name {prefix}-{router.name} exceeds {MAX_ROOT_LINK} characters; shorten prefix/router"
+            )
     wanted = {f"{prefix}-{name}" for name in [*topo.routers, *topo.hosts]}
     existing = wanted & netns_list()
     if existing:

@@ -32,6 +32,8 @@ from .agent import parse_ports
 LAB_RANGE = IPv4Network("10.0.0.0/8")
 DEFAULT_MGMT = "10.254.0.0/24"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+MAX_NAME = 32  # router and host names
+MAX_ROOT_LINK = 15  # Linux's interface name limit, which a router's root-namespace link PREFIX-ROUTER must fit
 MAX_LEG_NAME = 12  # leaves room for "-NN" bridge-port suffixes inside the 15-char interface limit
 KINDS = ("segment", "zone")
 ADDRESS_SCOPES = ("lab", "router")
@@ -120,7 +122,7 @@ def _address(value: str, what: str) -> IPv4Address:
         raise TopologyError(f"{what}: {exc}") from exc
 
 
-def _name(value: str, what: str, max_len: int = 32) -> str:
+def _name(value: str, what: str, max_len: int = MAX_NAME) -> str:
     if not isinstance(value, str) or not NAME_RE.match(value) or len(value) > max_len:
         raise TopologyError(f"{what}: {value!r} must match {NAME_RE.pattern} and be at most {max_len} chars")
     return value
