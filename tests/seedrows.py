@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,8 @@ IGOR_SECTIONS = {
     "## Igor Firmware Network Communication Port Requirements": "firmware",
     "## Igor BACnet Service Communication Port Requirements": "bacnet",
 }
+# Protocols whose own standard fixes the transport (the document names the protocol, not the transport).
+STANDARD_TRANSPORTS = {"FTP": "tcp", "SMTP": "tcp", "BootP": "udp", "SNMP": "udp", "Modbus/TCP": "tcp"}
 _PORTS = re.compile(r"(\d+)(?:\s*(–|-|and)\s*(\d+))?")
 _TAG = re.compile(r"<[^>]+>")
 
@@ -60,6 +63,26 @@ class IgorRow:
     def id(self) -> str:
         shown = " | ".join("--" if port is None else str(port) for port in self.cells.values())
         return f"{self.table} row {self.number}: {shown}"
+
+    def filled_cells(self) -> Iterator[tuple[str, str, int]]:
+        """(direction, protocol, port) of each cell that holds a port ("--" cells left out), in the columns' order."""
+        for (direction, protocol), port in self.cells.items():
+            if port is not None:
+                yield direction, protocol, port
+
+
+def expected_protocols(row: Opto22Row) -> tuple[set[str], str]:
+    """The transports the document gives for a row, and on what basis ("stated", "standard" or "assumed")."""
+    if row.table == "iana":
+        return {"tcp", "udp"}, "stated"  # the section is "TCP and UDP port numbers assigned by IANA"
+    for name, transport in STANDARD_TRANSPORTS.items():
+        if row.description == name or row.description.startswith(f"{name} "):
+            return {transport}, "standard"
+    own_words = re.sub(r'"[^"]*"', "", row.description)  # a quoted section title is a cross-reference, not a protocol
+    stated = {word.lower() for word in re.findall(r"\b(TCP|UDP)\b", own_words)}
+    if stated:
+        return stated, "stated"
+    return {"tcp", "udp"}, "assumed"
 
 
 def clean(text: str) -> str:

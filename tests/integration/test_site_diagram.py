@@ -9,9 +9,8 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import run
+from conftest import run, site_env
 from dev_collection import REPO
-from test_site_preflight import make_site, site_env
 
 COMMITTED = REPO / "docs" / "diagram"
 NAME = "example-site"
@@ -22,11 +21,6 @@ REGENERATE = (
 )
 
 
-@pytest.fixture(scope="module")
-def site(tarball, tmp_path_factory):
-    return make_site(tarball, tmp_path_factory.mktemp("site"))
-
-
 def diagram(site, out, *extra: str):
     command = ["ansible-playbook", "otnet.ports.diagram", "-e", f"otnet_ports_diagram_dir={out}"]
     result = run([*command, "-e", f"otnet_ports_diagram_name={NAME}", *extra], cwd=site, env=site_env(site))
@@ -35,8 +29,8 @@ def diagram(site, out, *extra: str):
 
 
 @pytest.fixture(scope="module")
-def drawn(site, tmp_path_factory):
-    return diagram(site, tmp_path_factory.mktemp("diagram"))
+def drawn(example_site, tmp_path_factory):
+    return diagram(example_site, tmp_path_factory.mktemp("diagram"))
 
 
 @pytest.mark.parametrize("suffix", TEXT_FORMATS)

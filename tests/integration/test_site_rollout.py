@@ -1,17 +1,14 @@
 """The site playbook's rollout settings and its plan-only Windows part, in a site directory set up as the README says.
 
-Every host sits behind the tripwire connection of test_site_preflight: these runs must not reach any host.
+Every host sits behind the tripwire connection (conftest.example_site): these runs must not reach any host.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from conftest import run
-from test_site_preflight import make_site, rollout, site_env, write_layer
-from test_site_preflight import site as tripwired_site  # noqa: F401 - the fixture, for the runs below
+from conftest import rollout, run, site_env
 
 SECOND_GATEWAY = {
     "all": {"children": {"igor_gateways": {"hosts": {"igor-gw2": {"ansible_host": "10.40.2.6"}}}}},
@@ -19,7 +16,7 @@ SECOND_GATEWAY = {
 
 
 @pytest.fixture
-def two_gateways(tripwired_site):  # noqa: F811 - the imported fixture
+def two_gateways(site, layer):
     """A second Igor gateway, behind the tripwire like the rest."""
     settings = {
         "ansible_connection": "tripwire",
@@ -28,9 +25,8 @@ def two_gateways(tripwired_site):  # noqa: F811 - the imported fixture
         "igor_gateway_bacnet": True,
         "igor_gateway_bms_networks": ["10.40.1.0/24"],
     }
-    layer = write_layer(tripwired_site / "second", {"igor-gw2": settings}, hosts=SECOND_GATEWAY)
-    yield tripwired_site
-    shutil.rmtree(layer)
+    layer("second", {"igor-gw2": settings}, hosts=SECOND_GATEWAY)
+    return site
 
 
 def plan_only_rollout(site, tmp_path, extra_var):
@@ -73,9 +69,8 @@ def test_extra_vars_override_the_site_playbooks_serial(two_gateways, tmp_path):
     assert contacts == []
 
 
-def test_the_card_short_forms_work_in_the_site_directory(tarball, tmp_path):
+def test_the_card_short_forms_work_in_the_site_directory(site):
     """examples/site/ports.yml asks the catalog with lookup('opto22_ports', 'groov') and friends."""
-    site = make_site(tarball, tmp_path / "site")
     result = run(["ansible-playbook", "ports.yml"], cwd=site, env=site_env(site))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Node-RED" in result.stdout

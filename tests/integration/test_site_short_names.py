@@ -13,7 +13,7 @@ GROOV_PORTS = sorted({start for row in opto22_rows() if row.table == "groov" for
 
 
 @pytest.fixture(scope="module")
-def site(tarball, tmp_path_factory):
+def my_site(tarball, tmp_path_factory):
     """mkdir my-site; install the tarball into ./collections; copy examples/site/ansible.cfg."""
     directory = tmp_path_factory.mktemp("my-site")
     install(tarball, directory / "collections")
@@ -23,20 +23,17 @@ def site(tarball, tmp_path_factory):
     return directory
 
 
-def test_short_names_work_with_the_shipped_ansible_cfg(site):
-    result = run(["ansible-playbook", "card.yml"], cwd=site, env=ansible_env(None))
+def test_short_names_work_with_the_shipped_ansible_cfg(my_site):
+    result = run(["ansible-playbook", "card.yml"], cwd=my_site, env=ansible_env(None))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (
-        f'"msg": "{", ".join(map(str, GROOV_PORTS))}"' in result.stdout
-        or ", ".join(map(str, GROOV_PORTS)) in result.stdout
-    )
+    assert ", ".join(map(str, GROOV_PORTS)) in result.stdout
 
 
-def test_without_the_plugin_paths_short_names_do_not_resolve(site, tmp_path):
+def test_without_the_plugin_paths_short_names_do_not_resolve(my_site, tmp_path):
     """Proves the ansible.cfg is what makes them work: the `collections:` keyword does not apply to lookups."""
     config = tmp_path / "ansible.cfg"
-    kept = [line for line in (site / "ansible.cfg").read_text().splitlines() if "_plugins =" not in line]
-    config.write_text("\n".join(kept).replace("./", f"{site}/"))
+    kept = [line for line in (my_site / "ansible.cfg").read_text().splitlines() if "_plugins =" not in line]
+    config.write_text("\n".join(kept).replace("./", f"{my_site}/"))
     card = tmp_path / "card.yml"
     card.write_text(
         "- hosts: localhost\n  gather_facts: false\n  collections: [otnet.ports]\n  tasks:\n"

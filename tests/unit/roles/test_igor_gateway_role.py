@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from igor_gateway_seed import role_settings
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._igor_plan import (
     PROFILES,
@@ -70,7 +71,7 @@ def test_main_plans_before_it_applies():
 
 
 def test_the_rule_task_passes_every_planned_option_unchanged(catalog):
-    values = {**DEFAULTS, "igor_gateway_version": "1.12.1", "igor_gateway_bacnet": True}
+    values = role_settings(igor_gateway_bacnet=True)
     rules = [
         rule
         for outbound in (False, True)

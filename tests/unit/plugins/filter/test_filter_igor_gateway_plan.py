@@ -1,15 +1,9 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.loader import filter_loader
-
-DEFAULTS = yaml.safe_load(
-    (Path(__file__).resolve().parents[4] / "roles" / "igor_gateway" / "defaults" / "main.yml").read_text("utf-8")
-)
+from igor_gateway_seed import role_settings
 
 
 @pytest.fixture
@@ -18,7 +12,7 @@ def igor_gateway_plan():
 
 
 def test_the_role_defaults_plan_incoming_rules_and_both_exclusion_lists(igor_gateway_plan):
-    plan = igor_gateway_plan({**DEFAULTS, "igor_gateway_version": "1.12.1"})
+    plan = igor_gateway_plan(role_settings())
     assert sorted(plan) == ["exclusions", "exclusive", "group", "rules", "state"]
     assert {rule["direction"] for rule in plan["rules"]} == {"in"}
     assert sorted(plan["exclusions"]) == ["paths", "processes"]
@@ -28,4 +22,4 @@ def test_errors_are_filter_errors_named_after_the_plugin(igor_gateway_plan):
     with pytest.raises(
         AnsibleFilterError, match=r"^otnet\.ports\.igor_gateway_plan: igor_gateway_version: 1\.2 is below 1\.12\.1"
     ):
-        igor_gateway_plan({**DEFAULTS, "igor_gateway_version": "1.2"})
+        igor_gateway_plan(role_settings(igor_gateway_version="1.2"))

@@ -3,18 +3,14 @@ exclusions; and each bad input failing with the variable, the value and the rule
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from igor_gateway_seed import moved, seed_cells, seed_exclusions
+from igor_gateway_seed import moved, role_settings, seed_cells, seed_exclusions
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._errors import QueryError
 from ansible_collections.otnet.ports.plugins.plugin_utils._igor_plan import VARIABLES, build_plan, check_networks
 
-ROLE = Path(__file__).resolve().parents[4] / "roles" / "igor_gateway"
-DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
 CELLS = seed_cells()
 SEED = seed_exclusions()
 # Distinct scopes tell the rules of the two tables apart (both have an outgoing HTTP rule).
@@ -25,9 +21,9 @@ WINDOWS = {"incoming": ("in", "localport", "remoteport", "In"), "outgoing": ("ou
 
 def settings(**overrides: Any) -> dict[str, Any]:
     """The role's defaults, a version, and the given variables (short names: bacnet=True)."""
-    values = {**DEFAULTS, "igor_gateway_version": "1.12.1"}
-    values.update({(k if k.startswith("igor_gateway_") else f"igor_gateway_{k}"): v for k, v in overrides.items()})
-    return values
+    return role_settings(
+        **{(k if k.startswith("igor_gateway_") else f"igor_gateway_{k}"): v for k, v in overrides.items()}
+    )
 
 
 def plan(catalog, **overrides: Any) -> dict[str, Any]:

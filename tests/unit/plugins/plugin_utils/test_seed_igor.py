@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from seedrows import IgorRow, igor_exclusions, igor_rows
+from seedrows import igor_exclusions, igor_rows
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._queries import exclusion_entries
 
 ROWS = igor_rows()
-
-
-def cells(row: IgorRow) -> list[tuple[str, str, int]]:
-    return [(direction, protocol, port) for (direction, protocol), port in row.cells.items() if port is not None]
 
 
 def test_the_document_has_all_its_tables():
@@ -24,7 +20,7 @@ def test_the_document_has_all_its_tables():
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.id)
 def test_seed_row_is_in_the_catalog(catalog, row):
-    for direction, protocol, port in cells(row):
+    for direction, protocol, port in row.filled_cells():
         matches = [
             r
             for r in catalog.select(vendor="igor", tables=[row.table], protocol=protocol, direction=direction)
@@ -40,7 +36,7 @@ def test_seed_row_is_in_the_catalog(catalog, row):
 
 @pytest.mark.parametrize("table", ["gateway", "firmware", "bacnet"])
 def test_every_igor_record_comes_from_a_seed_cell(catalog, table):
-    seeded = sorted((d, p, port) for row in ROWS if row.table == table for d, p, port in cells(row))
+    seeded = sorted((d, p, port) for row in ROWS if row.table == table for d, p, port in row.filled_cells())
     records = sorted((r["direction"], r["protocol"], r["start"]) for r in catalog.select(vendor="igor", tables=[table]))
     assert records == seeded
 

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from seedrows import Opto22Row, opto22_rows
+from seedrows import Opto22Row, expected_protocols, opto22_rows
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._portrange import merge
 
 ROWS = opto22_rows()
-# Protocols whose own standard fixes the transport (the document names the protocol, not the transport).
-STANDARD_TRANSPORTS = {"FTP": "tcp", "SMTP": "tcp", "BootP": "udp", "SNMP": "udp", "Modbus/TCP": "tcp"}
-
-
-def expected_protocols(row: Opto22Row) -> tuple[set[str], str]:
-    """The transports the document gives for a row, and on what basis."""
-    if row.table == "iana":
-        return {"tcp", "udp"}, "stated"  # the section is "TCP and UDP port numbers assigned by IANA"
-    for name, transport in STANDARD_TRANSPORTS.items():
-        if row.description == name or row.description.startswith(f"{name} "):
-            return {transport}, "standard"
-    own_words = re.sub(r'"[^"]*"', "", row.description)  # a quoted section title is a cross-reference, not a protocol
-    stated = {word.lower() for word in re.findall(r"\b(TCP|UDP)\b", own_words)}
-    if stated:
-        return stated, "stated"
-    return {"tcp", "udp"}, "assumed"
 
 
 def records_of(catalog, row: Opto22Row) -> list[dict]:

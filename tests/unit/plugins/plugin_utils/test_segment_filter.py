@@ -10,7 +10,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.loader import filter_loader
 from seedrows import igor_rows, opto22_rows
-from test_segment_plan import MGMT_CONNECTION, site, with_change
+from segment_site import MGMT_CONNECTION, site, with_change
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._segment import PREFIX, SETTINGS, TABLE
 
@@ -82,7 +82,7 @@ def test_every_public_variable_is_specified_with_its_default():
 
 def seed_port_numbers() -> set[int]:
     ports = {p for row in opto22_rows() for start, end in row.ranges for p in (start, end)}
-    ports |= {port for row in igor_rows() for port in row.cells.values() if port is not None}
+    ports |= {port for row in igor_rows() for _, _, port in row.filled_cells()}
     return ports - {0}  # the low edge of the document's ranges, not a port anything listens on
 
 

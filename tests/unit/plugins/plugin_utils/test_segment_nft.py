@@ -15,10 +15,10 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from test_segment_plan import seed_ports, site, with_change
+from segment_site import render, seed_ports, with_change
 
-from ansible_collections.otnet.ports.plugins.plugin_utils._nft_render import render_nft, rev_comment
-from ansible_collections.otnet.ports.plugins.plugin_utils._segment import TABLE, plan_segment
+from ansible_collections.otnet.ports.plugins.plugin_utils._nft_render import rev_comment
+from ansible_collections.otnet.ports.plugins.plugin_utils._segment import TABLE
 
 ROLE = Path(__file__).resolve().parents[4] / "roles" / "opto22_segment"
 HELPER = ROLE / "files" / "otnet-opto22-segment.sh"
@@ -83,12 +83,8 @@ def has_element(ns: str, set_name: str, element: str) -> bool:
     return nft(ns, "get", "element", "inet", TABLE, set_name, f"{{ {element} }}", check=False).returncode == 0
 
 
-def text_of(catalog, settings=None) -> str:
-    return render_nft(plan_segment(catalog, site() if settings is None else settings)).text
-
-
 def test_worked_example_passes_nft_check(catalog, netns):
-    result = nft(netns, "-c", "-f", "-", stdin=text_of(catalog), check=False)
+    result = nft(netns, "-c", "-f", "-", stdin=render(catalog).text, check=False)
     assert result.returncode == 0, result.stderr
     assert ruleset(netns) == ""  # -c commits nothing
 
@@ -105,7 +101,7 @@ def test_ipv6_overlaps_and_chart_ports_pass_nft_check(catalog, netns):
     )
     settings["conduits"][0]["sources"].append("2001:db8:20::/64")
     settings["outbound"].append({"name": "mail", "destinations": ["2001:db8:30::25"], "services": ["smtp"]})
-    result = nft(netns, "-c", "-f", "-", stdin=text_of(catalog, settings), check=False)
+    result = nft(netns, "-c", "-f", "-", stdin=render(catalog, settings).text, check=False)
     assert result.returncode == 0, result.stderr
 
 
@@ -118,14 +114,14 @@ def test_five_thousand_conduits_load(catalog, netns):
         }
         for i in range(5000)
     ]
-    load(netns, text_of(catalog, with_change("conduits", conduits)))
+    load(netns, render(catalog, with_change("conduits", conduits)).text)
     modbus = min(seed_ports("Modbus/TCP"))
     assert has_element(netns, "conduits_v4", f"10.40.19.250 . tcp . {modbus}")
     assert not has_element(netns, "conduits_v4", f"10.40.19.251 . tcp . {modbus}")
 
 
 def test_loaded_sets_admit_exactly_the_plan(catalog, netns):
-    load(netns, text_of(catalog))
+    load(netns, render(catalog).text)
     modbus = min(seed_ports("Modbus/TCP"))
     snmp = min(seed_ports("SNMP"))
     traps = min(seed_ports("SNMP traps"))
@@ -143,21 +139,21 @@ def test_loaded_sets_admit_exactly_the_plan(catalog, netns):
 def test_reload_replaces_the_table_and_leaves_other_tables_alone(catalog, netns):
     load(netns, ADMIN_TABLE)
     admin = nft(netns, "list", "table", "inet", "admin_own").stdout
-    load(netns, text_of(catalog))
+    load(netns, render(catalog).text)
     second = with_change("conduits[2].services", ["snmp", "snmp_traps"])
-    load(netns, text_of(catalog, second))
+    load(netns, render(catalog, second).text)
     assert nft(netns, "list", "table", "inet", "admin_own").stdout == admin
     live = nft(netns, "-s", "list", "table", "inet", TABLE).stdout
-    rev = render_nft(plan_segment(catalog, second)).rev
+    rev = render(catalog, second).rev
     assert rev_comment(rev) in live
     assert "snmp_traps" in live
 
 
 def test_a_broken_file_changes_nothing(catalog, netns):
     load(netns, ADMIN_TABLE)
-    load(netns, text_of(catalog))
+    load(netns, render(catalog).text)
     before = ruleset(netns)
-    broken = text_of(catalog, with_change("conduits[2].services", ["snmp", "snmp_traps"])).replace(
+    broken = render(catalog, with_change("conduits[2].services", ["snmp", "snmp_traps"])).text.replace(
         "policy drop;", "policy dorp;"
     )
     assert nft(netns, "-f", "-", stdin=broken, check=False).returncode != 0
@@ -201,7 +197,7 @@ def wait_until(predicate, seconds: float) -> bool:
 
 
 def test_confirmed_load_keeps_the_new_rules(catalog, netns, paths):
-    text = text_of(catalog)
+    text = render(catalog).text
     assert "unless confirmed" in load_with_helper(netns, paths, text, "30").stdout
     pid = int(state_file(paths, "timer.pid").read_text())
     assert Path(paths["rules"]).read_text() == text
@@ -216,9 +212,9 @@ def test_confirmed_load_keeps_the_new_rules(catalog, netns, paths):
 
 def test_rules_that_fail_nft_check_change_nothing(catalog, netns, paths):
     load(netns, ADMIN_TABLE)
-    confirmed_load(netns, paths, text_of(catalog))
+    confirmed_load(netns, paths, render(catalog).text)
     before, file_before = ruleset(netns), Path(paths["rules"]).read_text()
-    broken = text_of(catalog, with_change("log_drops", False)).replace("policy drop;", "policy dorp;")
+    broken = render(catalog, with_change("log_drops", False)).text.replace("policy drop;", "policy dorp;")
     result = load_with_helper(netns, paths, broken, "30", check=False)
     assert result.returncode == 1
     assert "do not pass nft -c; nothing was changed" in result.stderr
@@ -228,12 +224,12 @@ def test_rules_that_fail_nft_check_change_nothing(catalog, netns, paths):
 
 
 def test_unconfirmed_load_is_rolled_back_by_the_host(catalog, netns, paths):
-    first = text_of(catalog)
+    first = render(catalog).text
     load(netns, ADMIN_TABLE)
     confirmed_load(netns, paths, first)
     before = ruleset(netns)
     record = state_file(paths, "applied.nft").read_text()
-    load_with_helper(netns, paths, text_of(catalog, with_change("management.sources", ["10.254.9.0/24"])), "1")
+    load_with_helper(netns, paths, render(catalog, with_change("management.sources", ["10.254.9.0/24"])).text, "1")
     assert ruleset(netns) != before
     assert wait_until(lambda: state_file(paths, "rolled-back").exists(), 10)
     assert ruleset(netns) == before
@@ -247,7 +243,7 @@ def test_unconfirmed_load_is_rolled_back_by_the_host(catalog, netns, paths):
 
 
 def test_rollback_of_a_first_load_removes_table_and_file(catalog, netns, paths):
-    load_with_helper(netns, paths, text_of(catalog), "1")
+    load_with_helper(netns, paths, render(catalog).text, "1")
     assert ruleset(netns) != ""
     assert wait_until(lambda: state_file(paths, "rolled-back").exists(), 10)
     assert ruleset(netns) == ""
@@ -255,10 +251,10 @@ def test_rollback_of_a_first_load_removes_table_and_file(catalog, netns, paths):
 
 
 def test_restore_rolls_back_at_once_and_only_once(catalog, netns, paths):
-    first = text_of(catalog)
+    first = render(catalog).text
     confirmed_load(netns, paths, first)
     before = ruleset(netns)
-    load_with_helper(netns, paths, text_of(catalog, with_change("log_drops", False)), "30")
+    load_with_helper(netns, paths, render(catalog, with_change("log_drops", False)).text, "30")
     pid = int(state_file(paths, "timer.pid").read_text())
     assert "restored the previous rules" in helper(netns, "restore", paths["state"], paths["rules"]).stdout
     assert ruleset(netns) == before
@@ -269,7 +265,7 @@ def test_restore_rolls_back_at_once_and_only_once(catalog, netns, paths):
 
 
 def test_without_a_timeout_the_load_is_recorded_at_once(catalog, netns, paths):
-    first = text_of(catalog)
+    first = render(catalog).text
     assert "no confirm timeout" in load_with_helper(netns, paths, first, "0").stdout
     assert not state_file(paths, "timer.pid").exists()
     assert (
@@ -277,13 +273,13 @@ def test_without_a_timeout_the_load_is_recorded_at_once(catalog, netns, paths):
         == nft(netns, "-s", "list", "table", "inet", TABLE).stdout.strip()
     )
     before = ruleset(netns)
-    load_with_helper(netns, paths, text_of(catalog, with_change("log_drops", False)), "0")
+    load_with_helper(netns, paths, render(catalog, with_change("log_drops", False)).text, "0")
     assert "restored the previous rules" in helper(netns, "restore", paths["state"], paths["rules"]).stdout
     assert ruleset(netns) == before
 
 
 def test_a_second_load_is_refused_while_one_is_pending(catalog, netns, paths):
-    text = text_of(catalog)
+    text = render(catalog).text
     load_with_helper(netns, paths, text, "30")
     second = load_with_helper(netns, paths, text, "30", check=False)
     assert second.returncode == 1
@@ -317,7 +313,7 @@ def boot(netns: str, paths) -> None:
 
 
 def test_boot_loads_the_rules_file(catalog, netns, paths):
-    first = text_of(catalog)
+    first = render(catalog).text
     confirmed_load(netns, paths, first)
     before = ruleset(netns)
     boot(netns, paths)
@@ -325,10 +321,10 @@ def test_boot_loads_the_rules_file(catalog, netns, paths):
 
 
 def test_boot_inside_the_confirm_window_restores_the_previous_rules(catalog, netns, paths):
-    first = text_of(catalog)
+    first = render(catalog).text
     confirmed_load(netns, paths, first)
     before = ruleset(netns)
-    load_with_helper(netns, paths, text_of(catalog, with_change("management.sources", ["10.254.9.0/24"])), "30")
+    load_with_helper(netns, paths, render(catalog, with_change("management.sources", ["10.254.9.0/24"])).text, "30")
     timer = int(state_file(paths, "timer.pid").read_text())
     end_timer(timer)  # the reboot ends the timer too
     boot(netns, paths)

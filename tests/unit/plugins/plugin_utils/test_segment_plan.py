@@ -5,71 +5,17 @@ Expected ports are read from the vendor document (tests/seeds via seedrows), not
 
 from __future__ import annotations
 
-import copy
 import re
 
 import pytest
-from seedrows import igor_rows, opto22_rows
+from seedrows import igor_rows
+from segment_site import DELETE, MGMT_CONNECTION, seed_ports, site, with_change
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._segment import SegmentError, plan_segment
-
-MGMT_CONNECTION = "10.254.1.1 40022 10.254.1.2 22"
-
-
-def seed_ports(description: str) -> set[int]:
-    """Ports of the Opto 22 document's rows with this description."""
-    ports = {
-        port
-        for row in opto22_rows()
-        if row.description == description
-        for start, end in row.ranges
-        for port in range(start, end + 1)
-    }
-    assert ports, description
-    return ports
-
-
-def site() -> dict:
-    """The worked example of docs/opto22_segment.md: SCADA, engineering, NMS and corporate zones."""
-    return {
-        "controllers": ["10.10.1.11", "10.10.1.12"],
-        "conduits": [
-            {"name": "scada", "sources": ["10.20.1.0/24"], "services": ["modbus_tcp", "ethernet_ip"]},
-            {
-                "name": "engineering",
-                "sources": ["10.20.2.0/24"],
-                "services": ["pac_control_host", "pac_control_download", "optommp"],
-            },
-            {"name": "nms", "sources": ["10.20.3.0/24"], "services": ["snmp"]},
-            {"name": "corporate", "sources": ["10.30.1.0/24"], "services": []},
-        ],
-        "outbound": [{"name": "traps", "destinations": ["10.20.3.10"], "services": ["snmp_traps"]}],
-        "management": {"sources": ["10.254.1.0/29"], "port": 22},
-        "log_drops": True,
-        "log_rate": "10/minute",
-        "allow_management_lockout": False,
-    }
 
 
 def plan(catalog, settings=None, connection=MGMT_CONNECTION):
     return plan_segment(catalog, site() if settings is None else settings, connection=connection)
-
-
-def with_change(path: str, value):
-    """site() with the value at a dotted/indexed path ("conduits[1].services[0]") replaced; DELETE removes it."""
-    settings = copy.deepcopy(site())
-    parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path)]
-    target = settings
-    for part in parts[:-1]:
-        target = target[part]
-    if value is DELETE:
-        del target[parts[-1]]
-    else:
-        target[parts[-1]] = value
-    return settings
-
-
-DELETE = object()
 
 
 def element_ports(plan_data: dict, kind: str, name: str, protocol: str) -> set[int]:
@@ -150,8 +96,8 @@ def igor_incoming(table: str, label: str) -> set[tuple[str, int]]:
         (protocol, port)
         for row in igor_rows()
         if row.table == table
-        for (direction, protocol), port in row.cells.items()
-        if direction == "incoming" and port is not None and row.legend.get(port) == label
+        for direction, protocol, port in row.filled_cells()
+        if direction == "incoming" and row.legend.get(port) == label
     }
 
 

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import re
 
-from test_segment_plan import seed_ports, site, with_change
+from segment_site import render, seed_ports, with_change
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._nft_render import (
     LOG_PREFIXES,
-    render_nft,
     rev_comment,
 )
-from ansible_collections.otnet.ports.plugins.plugin_utils._segment import plan_segment
-
-
-def render(catalog, settings=None):
-    return render_nft(plan_segment(catalog, site() if settings is None else settings))
 
 
 def statements(text: str) -> list[str]:
