@@ -2,6 +2,7 @@
 #   make lab    set up everything on a fresh Debian machine and run the site rollout on a local lab (root)
 #   make test   set up everything and run every test (root: the firewall tests use network namespaces)
 #   make lab-down  remove the lab
+#   make lab-runner  the lab's site rollout and plan through ansible-runner, as AWX runs them (root, lab up)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -15,7 +16,7 @@ COLLECTIONS := $(CACHE)/collections
 BUILD := $(CURDIR)/build
 # The collections we depend on come from the PyPI "ansible" package, never from Galaxy.
 ANSIBLE_PACKAGE_VERSION := 12.3.0
-DEP_COLLECTIONS := ansible.windows community.windows ansible.posix
+DEP_COLLECTIONS := ansible.windows community.windows ansible.posix cisco.ios ansible.netcommon ansible.utils
 DEBIAN_PACKAGES := nftables iproute2 openssh-server shellcheck graphviz python3-venv procps
 COLLECTION_VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := $(BUILD)/otnet-ports-$(COLLECTION_VERSION).tar.gz
@@ -31,10 +32,10 @@ export ANSIBLE_NOCOLOR := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # Every file that goes into the collection tarball: a change rebuilds and reinstalls it.
-COLLECTION_SOURCES := galaxy.yml README.md $(shell find meta plugins roles playbooks docs changelogs \
-	-type f -not -path '*/__pycache__/*' 2>/dev/null)
+COLLECTION_SOURCES := galaxy.yml README.md requirements.yml $(shell find meta plugins roles playbooks docs changelogs \
+	examples -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-TEST_TARGETS := lint unit docs-check integration
+TEST_TARGETS := lint unit unit-netns docs-check integration
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: help setup sysdeps venv deps build install test check lint unit docs docs-check integration \
@@ -42,7 +43,7 @@ include $(sort $(wildcard mk/*.mk))
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
-	@echo "other targets: setup check lint unit docs integration benchmark clean $(EXTRA_HELP)"
+	@echo "other targets: setup check lint unit unit-netns docs integration benchmark clean $(EXTRA_HELP)"
 
 ## ---- setup -------------------------------------------------------------------------------
 setup: sysdeps venv deps install
@@ -100,8 +101,12 @@ lint: install
 	$(BIN)/python tools/check_plugin_docs.py
 	shellcheck $$(git ls-files '*.sh' .ci/run)
 
+# Unit tests marked netns make network namespaces and run ip/nft in them: `unit` (and so `check`) leaves them out.
 unit: install
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q -m "not netns" tests/unit
+
+unit-netns: require-root install
+	$(BIN)/python -m pytest -q -m netns tests/unit
 
 docs: install
 	$(BIN)/python tools/gen_docs.py --write

@@ -20,6 +20,7 @@ from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 
 REPO = Path(__file__).resolve().parents[1]
+GOAL = 2.0  # each catalog lookup at most this many times the trivial lookup (issue 9)
 LOOPS = {
     "trivial lookup (ansible.builtin.items)": (
         "{% for i in range(N) %}{{ query('ansible.builtin.items', i) | length }}{% endfor %}"
@@ -30,6 +31,11 @@ LOOPS = {
     "catalog lookup (otnet.ports.igor_ports gateway, version + direction)": (
         "{% for i in range(N) %}"
         "{{ query('otnet.ports.igor_ports', 'gateway', version='1.12.1', direction='incoming') | length }}"
+        "{% endfor %}"
+    ),
+    "catalog lookup (otnet.ports.igor_exclusions paths, install_dir)": (
+        "{% for i in range(N) %}"
+        "{{ query('otnet.ports.igor_exclusions', 'paths', install_dir='D:\\Igor') | length }}"
         "{% endfor %}"
     ),
 }
@@ -62,19 +68,22 @@ def main(argv: list[str] | None = None) -> int:
 
     baseline_name = next(iter(LOOPS))
     baseline = statistics.median(samples[baseline_name])
-    print(f"{args.iterations} lookups per loop, median of {args.rounds} interleaved rounds")
+    print(f"{args.iterations} lookups per loop, median of {args.rounds} interleaved rounds; goal <= {GOAL:g}x each")
     for name, values in samples.items():
         median = statistics.median(values)
         per_call = median / args.iterations * 1e6
-        print(f"  {name:<68} {per_call:8.1f} us/lookup  {median / baseline:5.2f}x")
+        ratio = median / baseline
+        mark = "" if name == baseline_name else ("  ok" if ratio <= GOAL else f"  OVER the {GOAL:g}x goal")
+        print(f"  {name:<68} {per_call:8.1f} us/lookup  {ratio:5.2f}x{mark}")
     parses = _catalog._load_catalog.cache_info().misses
     print(
         f"catalog parsed and schema-checked {parses} time(s) for {args.rounds * len(LOOPS) * args.iterations} lookups"
     )
     worst = max(statistics.median(v) for v in samples.values()) / baseline
-    verdict = "meets" if worst <= 2 and parses == 1 else "MISSES"
+    verdict = "meets" if worst <= GOAL and parses == 1 else "MISSES"
     print(
-        f"{verdict} the goal: worst catalog lookup {worst:.2f}x the trivial lookup (goal <= 2x), one parse per process"
+        f"{verdict} the goal: worst catalog lookup {worst:.2f}x the trivial lookup (goal <= {GOAL:g}x), "
+        "one parse per process"
     )
     return 0 if verdict == "meets" else 1
 

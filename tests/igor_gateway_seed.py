@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the Igor document asks of an Igor Gateway host, read from the verbatim seed (tests/seedrows.py), never from
 the catalog: the expectations the igor_gateway tests (unit and molecule) hold the role's plan to. role_settings()
-gives the unit tests the role's own defaults to plan with.
+gives the unit tests the planner's input (the role's variables by full name; unset ones take the spec's defaults).
 
 Run as a script it prints them as JSON, for the molecule scenario:
     {"cells": [{"table", "direction", "protocol", "port", "label"}, ...],
@@ -10,32 +10,22 @@ Run as a script it prints them as JSON, for the molecule scenario:
 
 from __future__ import annotations
 
-import functools
 import json
 import ntpath
 import sys
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+# tests/ is on pytest's pythonpath, and a script's own directory is on sys.path when it runs as one.
 from seedrows import igor_exclusions, igor_rows
 
 # The tables of the document that concern the gateway host (the firmware table is the Igor node's own).
 GATEWAY_HOST_TABLES = ("gateway", "bacnet")
-ROLE_DEFAULTS = Path(__file__).resolve().parents[1] / "roles" / "igor_gateway" / "defaults" / "main.yml"
-
-
-@functools.cache
-def _role_defaults() -> dict[str, Any]:
-    return yaml.safe_load(ROLE_DEFAULTS.read_text(encoding="utf-8"))
 
 
 def role_settings(**variables: Any) -> dict[str, Any]:
-    """The role's defaults, igor_gateway_version 1.12.1 (the gateway table's floor), then the given variables."""
-    return {**_role_defaults(), "igor_gateway_version": "1.12.1", **variables}
+    """igor_gateway_version 1.12.1 (the gateway table's floor), then the given variables; the planner fills in the
+    others with the defaults of the role's argument spec."""
+    return {"igor_gateway_version": "1.12.1", **variables}
 
 
 def seed_cells() -> list[dict[str, Any]]:

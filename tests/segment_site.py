@@ -11,7 +11,7 @@ import re
 from seedrows import opto22_rows
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._nft_render import render_nft
-from ansible_collections.otnet.ports.plugins.plugin_utils._segment import plan_segment
+from ansible_collections.otnet.ports.plugins.plugin_utils._opto22_segment_plan import PREFIX, plan_segment
 
 MGMT_CONNECTION = "10.254.1.1 40022 10.254.1.2 22"
 DELETE = object()
@@ -31,10 +31,11 @@ def seed_ports(description: str) -> set[int]:
 
 
 def site() -> dict:
-    """The worked example of docs/opto22_segment.md: SCADA, engineering, NMS and corporate zones."""
+    """The worked example of docs/opto22_segment.md: SCADA, engineering, NMS and corporate zones, by the role's full
+    variable names (the planner's input); the settings it leaves out take the spec's defaults."""
     return {
-        "controllers": ["10.10.1.11", "10.10.1.12"],
-        "conduits": [
+        "opto22_segment_controllers": ["10.10.1.11", "10.10.1.12"],
+        "opto22_segment_conduits": [
             {"name": "scada", "sources": ["10.20.1.0/24"], "services": ["modbus_tcp", "ethernet_ip"]},
             {
                 "name": "engineering",
@@ -44,18 +45,17 @@ def site() -> dict:
             {"name": "nms", "sources": ["10.20.3.0/24"], "services": ["snmp"]},
             {"name": "corporate", "sources": ["10.30.1.0/24"], "services": []},
         ],
-        "outbound": [{"name": "traps", "destinations": ["10.20.3.10"], "services": ["snmp_traps"]}],
-        "management": {"sources": ["10.254.1.0/29"], "port": 22},
-        "log_drops": True,
-        "log_rate": "10/minute",
-        "allow_management_lockout": False,
+        "opto22_segment_outbound": [{"name": "traps", "destinations": ["10.20.3.10"], "services": ["snmp_traps"]}],
+        "opto22_segment_management": {"sources": ["10.254.1.0/29"], "port": 22},
     }
 
 
 def with_change(path: str, value):
-    """site() with the value at a dotted/indexed path ("conduits[1].services[0]") replaced; DELETE removes it."""
+    """site() with the value at a dotted/indexed path ("conduits[1].services[0]", the variable without its
+    opto22_segment_ prefix) replaced or set; DELETE removes it."""
     settings = copy.deepcopy(site())
     parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path)]
+    parts[0] = PREFIX + parts[0]
     target = settings
     for part in parts[:-1]:
         target = target[part]

@@ -18,7 +18,7 @@ import yaml
 from doc_tables import markdown_table
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._catalog import load_catalog
-from ansible_collections.otnet.ports.plugins.plugin_utils._igor_plan import RULE_TABLES, build_plan
+from ansible_collections.otnet.ports.plugins.plugin_utils._igor_gateway_plan import RULE_TABLES, build_plan
 
 REPO = Path(__file__).resolve().parents[1]
 ROLE = REPO / "roles" / "igor_gateway"

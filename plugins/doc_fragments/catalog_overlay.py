@@ -12,6 +12,10 @@ options:
         C(protocol), C(description); optional C(direction), C(label), C(table), C(vendor)).
       - They are validated like the catalog itself; an error names the record and the field.
       - Site records need service keys of their own; they cannot redefine a vendor's service.
+      - Site records always belong to vendor V(site) (leave C(vendor) out, or write V(site)); C(table) may group them
+        under a name of the site's own, never a vendor table's (V(chart_logic), V(gateway), ...). An overlay never
+        joins or overrides a vendor's tables, so the chart-logic rules and the Igor firewall tables stay the vendor
+        documents'.
     type: list
     elements: dict
     vars:

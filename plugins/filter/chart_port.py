@@ -13,7 +13,7 @@ description:
   - Otherwise fails with the reserved range the port is in, the document's reason, and the services that use it.
 options:
   _input:
-    description: A port number (an integer, or a string of digits).
+    description: A port number (an integer, or a string of the ASCII digits 0-9; other scripts' digits are refused).
     type: raw
     required: true
 seealso:

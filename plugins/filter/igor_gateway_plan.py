@@ -19,11 +19,13 @@ description:
 options:
   _input:
     description:
-      - A mapping holding every variable of the role, by its full name (C(igor_gateway_version),
-        C(igor_gateway_bacnet), C(igor_gateway_install_dir), C(igor_gateway_node_networks),
-        C(igor_gateway_bms_networks), C(igor_gateway_firewall_profiles), C(igor_gateway_outbound_rules),
-        C(igor_gateway_av_exclusions), C(igor_gateway_state), C(igor_gateway_exclusive)).
-      - C(ansible-doc -t role otnet.ports.igor_gateway) describes each one; the role's defaults fill them in.
+      - A mapping of the role's variables by their full names, as the role's argument spec names them
+        (C(igor_gateway_version), C(igor_gateway_bacnet), C(igor_gateway_install_dir), ...;
+        C(ansible-doc -t role otnet.ports.igor_gateway) describes each one).
+      - They are validated against that spec the way Ansible does (types, choices, booleans such as V(yes) or
+        V(false) given as strings); unset ones take the spec's defaults, a name the spec does not have is an error.
+        Then the rules a spec cannot state are checked (version floor, install directory, remote scopes), and every
+        problem is reported at once.
     type: dict
     required: true
 notes:
@@ -47,9 +49,7 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: >-
       {{ {'igor_gateway_version': '1.12.1', 'igor_gateway_bacnet': true, 'igor_gateway_install_dir': 'D:\\Igor',
-          'igor_gateway_node_networks': ['LocalSubnet'], 'igor_gateway_bms_networks': ['10.20.0.0/24'],
-          'igor_gateway_firewall_profiles': ['domain', 'private'], 'igor_gateway_outbound_rules': false,
-          'igor_gateway_av_exclusions': true, 'igor_gateway_state': 'present', 'igor_gateway_exclusive': false}
+          'igor_gateway_bms_networks': ['10.20.0.0/24'], 'igor_gateway_firewall_profiles': ['domain', 'private']}
          | otnet.ports.igor_gateway_plan }}
 """
 
@@ -71,6 +71,8 @@ _value:
       description:
         - One C(community.windows.win_firewall_rule) argument set per rule; the keys are the module's option names.
         - Incoming rules carry C(localport), outgoing rules C(remoteport) (the port the gateway connects to).
+        - Each rule also carries, as data, C(service) (the catalog service key) and C(start) and C(end) (integers,
+          the port span the rule opens); they are not module options.
         - C(program) only on the BACnet service rules, the one table the document ties to one executable.
       type: list
       elements: dict
@@ -79,20 +81,22 @@ _value:
         - C(paths) and C(processes) for Microsoft Defender, below C(igor_gateway_install_dir).
         - Both empty when C(igor_gateway_av_exclusions) is false.
       type: dict
+    text:
+      description:
+        - The rules (a table) and the exclusions as text for a review; C(otnet.ports.site) prints it in plan-only mode
+          and C(otnet.ports.plan) writes it as C(HOST/rules.txt) and C(HOST/exclusions.txt).
+      type: str
 """
 
-from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._catalog import load_catalog
-from ansible_collections.otnet.ports.plugins.plugin_utils._igor_plan import build_plan
-from ansible_collections.otnet.ports.plugins.plugin_utils._plugin_base import (
-    filter_errors,
-)
+from ansible_collections.otnet.ports.plugins.plugin_utils._igor_gateway_plan import build_plan
+from ansible_collections.otnet.ports.plugins.plugin_utils._plugin_base import filter_errors
 
 
 @filter_errors("otnet.ports.igor_gateway_plan")
-def igor_gateway_plan(settings: Mapping[str, Any]) -> dict[str, Any]:
+def igor_gateway_plan(settings: Any) -> dict[str, Any]:
     return build_plan(load_catalog(), settings)
 
 

@@ -15,6 +15,8 @@ options:
     description:
       - Integers, strings (V('80'), V('1900-1901'), V('80/tcp'), V('50195-50199/udp')), V([start, end]) pairs,
         or records with C(port) or C(start)/C(end) and optionally C(protocol) (as the catalog lookups return them).
+      - Digits are the ASCII digits 0-9. A record with both C(port) and C(start)/C(end), or with only one of
+        C(start) and C(end), is an error, never resolved by a guess.
       - A single value is accepted as a list of one.
     type: raw
     required: true

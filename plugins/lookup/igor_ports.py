@@ -24,7 +24,8 @@ options:
     description:
       - The version of the software the tables describe. A version below a requested table's floor, or a value
         that is not a version, is an error; the document does not cover older versions.
-      - Quote it in YAML (V('1.12.1')).
+      - Quote it in YAML and Jinja (V('1.12.1')). An unquoted number is an error, not a version; YAML reads
+        V(1.20) as the number 1.2.
     type: str
   direction:
     description: Only records of this direction, relative to the Igor device.
@@ -119,9 +120,15 @@ from ansible_collections.otnet.ports.plugins.plugin_utils._plugin_base import (
     CatalogLookupBase,
 )
 from ansible_collections.otnet.ports.plugins.plugin_utils._queries import igor_records
+from ansible_collections.otnet.ports.plugins.plugin_utils._version import parse_version
 
 
 class LookupModule(CatalogLookupBase):
+    def check_direct(self, kwargs: dict[str, Any]) -> None:
+        super().check_direct(kwargs)
+        if kwargs.get("version") is not None:
+            parse_version(kwargs["version"], "version")  # as written: the str option would make 1.20 into '1.2'
+
     def query(self, catalog: Catalog, terms: list[str]) -> list[dict[str, Any]]:
         return igor_records(
             catalog,

@@ -5,7 +5,9 @@ A record is one port or range x one transport protocol (x one direction for Igor
     {"vendor": "opto22", "table": "groov", "service": "groov_find", "label": "groov Find",
      "start": 2002, "end": 2002, "protocol": "tcp", "protocol_basis": "assumed", "description": "groov Find"}
 
-Site overlays add records in the same shape; they are validated the same way and named in errors.
+Site overlays add records in the same shape; they are validated the same way and named in errors. Site records
+always belong to vendor ``site``: an overlay never joins, extends or overrides a vendor's tables, so the rules the
+vendors' documents state (chart logic, Igor's firewall tables) come from the vendor catalog only.
 """
 
 from __future__ import annotations
@@ -180,24 +182,37 @@ def _with_overlay_cached(base: Catalog, records_json: str, source: str) -> Catal
                 f"{where}: service {service!r} is a catalog service ({base.services[service]['vendor']}); "
                 "site records need a service key of their own"
             )
-        vendor = row.get("vendor", OVERLAY_VENDOR)
-        table = row.get("table", OVERLAY_TABLE)
-        if vendor == "igor" and "direction" not in row:
-            raise CatalogError(f"{where}: field 'direction' is required for igor records (incoming or outgoing)")
+        table = _overlay_table(base, row, where)
         label = row.get("label", services.get(service, {}).get("label", service))
-        services[service] = {"vendor": vendor, "label": label}
+        services[service] = {"vendor": OVERLAY_VENDOR, "label": label}
         tables.setdefault(
-            (vendor, table),
-            Table(vendor, table, f"Site records ({table})", source, "assignment"),
+            (OVERLAY_VENDOR, table),
+            Table(OVERLAY_VENDOR, table, f"Site records ({table})", source, "assignment"),
         )
-        defaults = {
-            "vendor": vendor,
-            "table": table,
-            "min_version": tables[(vendor, table)].min_version,
-        }
+        defaults = {"vendor": OVERLAY_VENDOR, "table": table, "min_version": None}
         records.append(_normalise(row, defaults, label, where))
     _check_unique(records, source)
     return Catalog(tuple(records), tables, services, base.exclusions, base.default_install_dir)
+
+
+def _overlay_table(base: Catalog, row: Mapping[str, Any], where: str) -> str:
+    """The site table a record joins; an overlay never joins, extends or overrides a vendor's tables."""
+    vendor = row.get("vendor", OVERLAY_VENDOR)
+    if vendor != OVERLAY_VENDOR:
+        raise CatalogError(
+            f"{where}: field 'vendor' is {vendor!r}; site records belong to vendor {OVERLAY_VENDOR!r}: an overlay "
+            "never adds records to a vendor's tables (chart-logic rules and vendor ports come from the vendor "
+            f"catalog only); leave 'vendor' out or write {OVERLAY_VENDOR!r}"
+        )
+    table = row.get("table", OVERLAY_TABLE)
+    owners = sorted(owner for owner, key in base.tables if key == table and owner != OVERLAY_VENDOR)
+    if owners:
+        raise CatalogError(
+            f"{where}: field 'table' is {table!r}, a table of the {' and '.join(owners)} "
+            f"catalog{'s' if len(owners) > 1 else ''}; site records "
+            "never join or override a vendor's tables: leave 'table' out or give a site table name of your own"
+        )
+    return table
 
 
 def overlay_records(overlay: Any, source: str) -> list[Any]:

@@ -1,4 +1,4 @@
-"""The opto22_segment plan (``_segment.plan_segment``) as one nft file.
+"""The opto22_segment plan (``_opto22_segment_plan.plan_segment``) as one nft file.
 
 The file replaces the role's table atomically and touches nothing else:
 
@@ -17,6 +17,14 @@ Layout of the table (sets keep the rule count constant however many conduits a s
 * chains ``to_segment`` / ``from_segment``: established/related, then the conduit or outbound set, then log
   (rate-limited) and drop.
 
+Time-limited conduits (``expires``): the pieces admitted only until an instant T live in their own sets
+``conduits_v4/6_until_T`` (T in seconds since the epoch, UTC), never in the unconditional ``conduits_v4/6``. In
+``to_segment`` a rule ``meta time >= T ... @conduits_v4_until_T drop`` comes before established/related (from T on,
+the conduit's connections are cut too, not only new ones), and ``meta time < T ... accept`` after the main set.
+nft compares ``meta time`` with the kernel's realtime clock; T is written as an integer, the one form nft does not
+read in the local time zone (a ``"YYYY-MM-DD HH:MM:SS"`` string would be). The host enforces it with no Ansible
+run, and a reload at boot keeps the same absolute instant (a set element ``timeout`` would restart at each load).
+
 The table comment carries ``rev`` (a hash of the file), so the live table tells which file it was loaded from.
 """
 
@@ -25,6 +33,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
+
+from ._portrange import range_text
 
 ROLE = "otnet.ports.opto22_segment"
 LOG_PREFIX = "otnet-opto22 drop"
@@ -74,9 +84,9 @@ def _header(plan: Mapping[str, Any]) -> list[str]:
     ]
     for kind, arrow, peers in (("conduits", "into the segment from", "sources"), ("outbound", "to", "destinations")):
         for item in plan[kind]:
-            lines.append(
-                f"#   {kind[:-1] if kind == 'conduits' else kind} {item['name']}: {arrow} {', '.join(item[peers])}"
-            )
+            until = f" (expires {item['expires']})" if item.get("expires") else ""
+            what = kind[:-1] if kind == "conduits" else kind
+            lines.append(f"#   {what} {item['name']}: {arrow} {', '.join(item[peers])}{until}")
             lines.append(f"#     {_flows_text(item['flows']) or 'nothing (no services, no ports)'}")
     lines.append(
         f"# This host: SSH port {management['port']} from {_addresses(management['sources'])}; "
@@ -91,11 +101,12 @@ def _addresses(by_family: Mapping[str, Sequence[str]]) -> str:
     return ", ".join([*by_family["ipv4"], *by_family["ipv6"]]) or "none"
 
 
-def _flows_text(flows: Sequence[Mapping[str, str]]) -> str:
+def _flows_text(flows: Sequence[Mapping[str, Any]]) -> str:
     by_service: dict[str, list[str]] = {}
     for flow in flows:
         assumed = " assumed" if flow["basis"] == "assumed" else ""
-        by_service.setdefault(flow["service"], []).append(f"{flow['ports']}/{flow['protocol']}{assumed}")
+        ports = range_text(flow["start"], flow["end"])
+        by_service.setdefault(flow["service"], []).append(f"{ports}/{flow['protocol']}{assumed}")
     return "; ".join(f"{service} {', '.join(ports)}" for service, ports in by_service.items())
 
 
@@ -113,6 +124,14 @@ def _table(plan: Mapping[str, Any]) -> list[str]:
                 f"{kind}_{family}",
                 f"{addr_type} . inet_proto . inet_service",
                 [f'{e["key"]} comment "{e["comment"]}"' for e in elements],
+                counter=True,
+            )
+    for group in plan.get("expiring", []):
+        for family, (_, addr_type, _) in FAMILIES.items():
+            body += _set(
+                _until_set(family, group),
+                f"{addr_type} . inet_proto . inet_service",
+                [f'{e["key"]} comment "{e["comment"]}"' for e in group["elements"][f"conduits_{family}"]],
                 counter=True,
             )
     body += _input_chain(plan)
@@ -169,9 +188,34 @@ def _forward_chains(plan: Mapping[str, Any]) -> list[str]:
         ("to_segment", "saddr", "conduits", "no conduit admits this flow"),
         ("from_segment", "daddr", "outbound", "no outbound flow admits this"),
     ):
-        lines += ["", f"\tchain {chain} {{", "\t\tct state established,related accept"]
+        expiring = plan.get("expiring", []) if kind == "conduits" else []
+        lines += ["", f"\tchain {chain} {{", *_expired_drops(expiring), "\t\tct state established,related accept"]
         lines.append('\t\tct state invalid counter drop comment "invalid packets"')
         for family, (match, _, _) in FAMILIES.items():
             lines.append(f"\t\t{match} {peer} . meta l4proto . th dport @{kind}_{family} accept")
-        lines += [*_drop(plan, chain, reason), "\t}"]
+        lines += [*_until_accepts(expiring), *_drop(plan, chain, reason), "\t}"]
     return lines
+
+
+def _until_set(family: str, group: Mapping[str, Any]) -> str:
+    return f"conduits_{family}_until_{group['epoch']}"
+
+
+def _expired_drops(expiring: Sequence[Mapping[str, Any]]) -> list[str]:
+    """From each instant on, its conduits' packets are dropped, established connections included (the original
+    direction only: a reply to a controller's own outbound flow never matches by accident)."""
+    return [
+        f"\t\tct direction original meta time >= {group['epoch']} {match} saddr . meta l4proto . th dport "
+        f'@{_until_set(family, group)} counter drop comment "conduit expired at {group["expires"]}"'
+        for group in expiring
+        for family, (match, _, _) in FAMILIES.items()
+    ]
+
+
+def _until_accepts(expiring: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [
+        f"\t\tmeta time < {group['epoch']} {match} saddr . meta l4proto . th dport @{_until_set(family, group)} "
+        f'accept comment "conduit until {group["expires"]}"'
+        for group in expiring
+        for family, (match, _, _) in FAMILIES.items()
+    ]

@@ -84,7 +84,9 @@ def _disjoint_ports(boxes: list[Box]) -> list[tuple[int, int, tuple[Label, ...]]
 
 
 def network_range(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int]:
-    return int(network.network_address), int(network.broadcast_address)
+    """First and last address as integers (arithmetic: ``broadcast_address`` builds an address object per call)."""
+    first = int(network.network_address)
+    return first, first + (1 << (network.max_prefixlen - network.prefixlen)) - 1
 
 
 def address_text(lo: int, hi: int, version: int) -> str:

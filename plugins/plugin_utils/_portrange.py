@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -12,7 +13,9 @@ PORT_MIN = 0
 PORT_MAX = 65535
 PROTOCOLS = ("tcp", "udp")
 FORMATS = ("pairs", "nft", "windows", "firewalld")
-_SPEC = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?(?:/\s*([A-Za-z]+)\s*)?")
+_SPEC = re.compile(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?(?:/\s*([A-Za-z]+)\s*)?", re.ASCII)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_SPACES = " \t"
 
 
 class PortSpan(NamedTuple):
@@ -24,14 +27,33 @@ class PortSpan(NamedTuple):
 
 
 def check_port(value: Any, where: str) -> int:
-    """``value`` as a port number, or an error naming ``where``."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    """``value`` as a port number, or an error naming ``where``: an integer, or a string of ASCII digits 0-9."""
+    rule = f"a port number is an integer {PORT_MIN}-{PORT_MAX} written with the ASCII digits 0-9"
+    if isinstance(value, str):
+        value = _port_text(value, where, rule)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise QueryError(f"{where}: {value!r} is not a port number (an integer {PORT_MIN}-{PORT_MAX})")
+        raise QueryError(f"{where}: {value!r} is not a port number; {rule}")
     if not PORT_MIN <= value <= PORT_MAX:
         raise QueryError(f"{where}: {value} is out of range; ports are {PORT_MIN}-{PORT_MAX}")
     return value
+
+
+def _port_text(value: str, where: str, rule: str) -> int:
+    """A port written as text; other scripts' digits (٨٠, ８０, ²) are refused, never read as numbers."""
+    text = value.strip(_SPACES)
+    if not _DIGITS.fullmatch(text):
+        raise QueryError(f"{where}: {value!r} is not a port number{_foreign_digits(text)}; {rule}")
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(PORT_MAX)):  # too long for a port; int() of thousands of digits would fail anyway
+        raise QueryError(f"{where}: {value!r} is out of range; ports are {PORT_MIN}-{PORT_MAX}")
+    return int(digits)
+
+
+def _foreign_digits(text: str) -> str:
+    """`` (('٨' is ARABIC-INDIC DIGIT EIGHT, ...)`` when ``text`` holds digits other than ASCII 0-9, else ``''``."""
+    other = sorted({char for char in text if not char.isascii() and (char.isdigit() or char.isnumeric())})
+    names = [f"{char!r} is {unicodedata.name(char, f'U+{ord(char):04X}')}" for char in other]
+    return f" ({', '.join(names)})" if names else ""
 
 
 def check_protocol(value: Any, where: str) -> str:
@@ -41,7 +63,7 @@ def check_protocol(value: Any, where: str) -> str:
     return protocol
 
 
-def span(start: int, end: int, protocol: str | None, where: str) -> PortSpan:
+def span(start: Any, end: Any, protocol: str | None, where: str) -> PortSpan:
     start, end = check_port(start, where), check_port(end, where)
     if start > end:
         raise QueryError(f"{where}: start {start} is greater than end {end}")
@@ -51,12 +73,7 @@ def span(start: int, end: int, protocol: str | None, where: str) -> PortSpan:
 def parse_item(item: Any, where: str) -> PortSpan:
     """One port spec: 80, "80", "80-90", "80/tcp", "1900-1901/udp", [80, 90], or a record with port|start/end."""
     if isinstance(item, Mapping):
-        protocol = item.get("protocol")
-        if "port" in item:
-            return span(item["port"], item["port"], protocol, where)
-        if "start" in item and "end" in item:
-            return span(item["start"], item["end"], protocol, where)
-        raise QueryError(f"{where}: a record needs 'port', or 'start' and 'end'; got keys {sorted(item)}")
+        return _record_span(item, where)
     if isinstance(item, (list, tuple)):
         if len(item) != 2:
             raise QueryError(f"{where}: a pair is [start, end]; got {list(item)!r}")
@@ -64,10 +81,33 @@ def parse_item(item: Any, where: str) -> PortSpan:
     if isinstance(item, str):
         match = _SPEC.fullmatch(item)
         if not match:
-            raise QueryError(f"{where}: {item!r} is not a port spec; write 80, '80-90', '80/tcp' or '80-90/udp'")
+            raise QueryError(
+                f"{where}: {item!r} is not a port spec{_foreign_digits(item)}; write 80, '80-90', '80/tcp' or "
+                "'80-90/udp' with the ASCII digits 0-9"
+            )
         start, end, protocol = match.groups()
-        return span(int(start), int(end or start), protocol, where)
+        return span(start, end or start, protocol, where)
     return span(item, item, None, where)
+
+
+def _record_span(item: Mapping[Any, Any], where: str) -> PortSpan:
+    """A record gives ``port``, or ``start`` and ``end``; both, or half a range, are contradictions, never guessed."""
+    protocol = item.get("protocol")
+    given = [key for key in ("port", "start", "end") if key in item]
+    if given == ["port"]:
+        return span(item["port"], item["port"], protocol, where)
+    if given == ["start", "end"]:
+        return span(item["start"], item["end"], protocol, where)
+    shown = {key: item[key] for key in given}
+    if "port" in given:
+        raise QueryError(
+            f"{where}: {shown!r} gives both 'port' and {' and '.join(repr(k) for k in given[1:])}; give one port, "
+            "or a range with 'start' and 'end', never both"
+        )
+    if given:
+        missing = "end" if given == ["start"] else "start"
+        raise QueryError(f"{where}: {shown!r} gives {given[0]!r} without {missing!r}; a range needs both")
+    raise QueryError(f"{where}: a record needs 'port', or 'start' and 'end'; got keys {sorted(map(str, item))}")
 
 
 def parse_items(items: Any, where: str = "ports") -> list[PortSpan]:

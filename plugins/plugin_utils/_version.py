@@ -12,12 +12,17 @@ _VERSION = re.compile(r"v?(\d+(?:\.\d+){0,3})")
 
 
 def parse_version(value: Any, where: str) -> tuple[int, ...]:
-    """``"1.12.1"`` -> ``(1, 12, 1, 0)``; anything that is not a dotted version is an error naming ``where``."""
+    """``"1.12.1"`` -> ``(1, 12, 1, 0)``; anything that is not a dotted version is an error naming ``where``.
+
+    A float is refused whatever its value: it is what YAML or Jinja made of an unquoted version, and its digits are
+    no longer the ones written. Callers whose input goes through Ansible's ``str`` coercion (lookup options, argument
+    specs) check the value as written, before that coercion turns 1.20 into '1.2'.
+    """
     if isinstance(value, str):
         return _parse_text(value, where)
     if isinstance(value, float):
         raise QueryError(
-            f"{where}: {value!r} is a number, not a version string; quote it (YAML reads 1.10 as the number 1.1)"
+            f"{where}: {value!r} is a number, not a version string; YAML reads 1.20 as the number 1.2; quote it"
         )
     if isinstance(value, int) and not isinstance(value, bool):
         return _parse_text(str(value), where)

@@ -13,7 +13,7 @@ description:
   - A value that is not a port number is an error, not false.
 options:
   _input:
-    description: A port number (an integer, or a string of digits).
+    description: A port number (an integer, or a string of the ASCII digits 0-9; other scripts' digits are refused).
     type: raw
     required: true
 seealso:

@@ -115,3 +115,56 @@ def test_the_diagram_refuses_an_inventory_the_rollout_would_refuse(site, tmp_pat
     assert result.returncode != 0
     assert "igor_gateway_version: 1.0 is below 1.12.1" in result.stdout
     assert not list(tmp_path.iterdir())
+
+
+def test_the_documented_defaults_draw_into_diagram_site(example_site, drawn, tmp_path):
+    """`ansible-playbook otnet.ports.diagram` without any -e (issue 9, defect 14: otnet_ports_diagram_name referred
+    to itself, "Recursive loop detected in template"): ./diagram/site.* in a copy of the example site."""
+    copy = shutil.copytree(example_site, tmp_path / "site", symlinks=True)
+    result = run(["ansible-playbook", "otnet.ports.diagram"], cwd=copy, env=site_env(copy))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Recursive loop" not in result.stdout + result.stderr
+    default = copy / "diagram"
+    assert {path.name for path in default.iterdir()} >= {f"site.{suffix}" for suffix in TEXT_FORMATS}
+    model = json.loads((default / "site.json").read_text())
+    named = json.loads((drawn / f"{NAME}.json").read_text())
+    assert model == {**named, "name": "site"}
+    assert (default / "site.dot").read_text().count('digraph "site"') == 1
+
+
+DUAL_STACK_INVENTORY = {
+    "all": {
+        "vars": {
+            "otnet_ports_site_zones": {
+                "plant": {"label": "Plant", "networks": ["2001:db8::/32", "10.0.0.0/8"]},
+                "line9": {"label": "Line 9", "networks": ["2001:db8:9::/48", "10.10.9.0/24"]},
+            }
+        },
+        "children": {
+            "opto22_segments": {
+                "hosts": {
+                    "fw9": {
+                        "opto22_segment_controllers": ["2001:db8:9::11", "10.10.9.11"],
+                        "opto22_segment_conduits": [
+                            {"name": "scada", "sources": ["2001:db8:20::/64"], "services": ["modbus_tcp"]}
+                        ],
+                        "opto22_segment_management": {"sources": ["2001:db8:9::50"]},
+                    }
+                }
+            }
+        },
+    }
+}
+
+
+def test_ipv6_endpoints_sit_in_the_smallest_zone_that_holds_them(site, tmp_path):
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps(DUAL_STACK_INVENTORY))
+    out = diagram(site, tmp_path / "out", "-i", str(inventory))
+    model = json.loads((out / f"{NAME}.json").read_text())
+    clusters = {c["id"]: [n["id"] for n in c["nodes"]] for c in model["graph"]["clusters"]}
+    assert clusters == {
+        "cluster_line9": ["ctl_fw9", "fw_fw9", "net_2001_db8_9_50_128"],
+        "cluster_plant": ["net_2001_db8_20_64"],
+    }
+    assert model["segments"][0]["controllers"] == ["10.10.9.11/32", "2001:db8:9::11/128"]

@@ -1,19 +1,21 @@
 """The lab's pieces that need no root: the example site's model (docs/diagram/example-site.json) turned into a
-netlab topology, the probe matrix computed for it by the opto22_segment scenario's flow_matrix.py, and the report.
-`make test-lab` runs the whole lab, as root."""
+netlab topology, the probe matrix computed for it by netlab's flow oracle (tools/netlab/flows.py), and the report.
+`make test-lab` runs the whole lab, as root. tools.lab and tools.netlab import from the repository root (pytest's
+pythonpath), as `python -m tools.lab` runs them."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import sys
 
 import pytest
+import yaml
 from dev_collection import REPO
 
-sys.path.insert(0, str(REPO))  # tools.lab and tools.netlab, as `python -m tools.lab` runs them
-
 from tools.lab import matrix, report, site, topology
+from tools.netlab import catalog as netlab_catalog
 from tools.netlab import inventory as netlab_inventory
 from tools.netlab.topology import TopologyError, parse
 
@@ -36,7 +38,7 @@ def lab_inventory(lab, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def line1_rows(lab, lab_inventory, collections):
-    """fw-line1's probe matrix from flow_matrix.py, computed once for the tests that read it."""
+    """fw-line1's probe matrix from the flow oracle, computed once for the tests that read it."""
     return matrix.build("fw-line1", lab.routers["fw-line1"].segment, lab_inventory, collections)
 
 
@@ -86,9 +88,9 @@ def test_address_scope_router_lets_each_router_carry_the_sites_addresses():
         )
 
 
-def test_site_services_reach_flow_matrix_as_the_ports_they_name(lab, lab_inventory, collections):
+def test_site_services_reach_the_oracle_as_the_ports_they_name(lab, lab_inventory, collections):
     """A conduit naming a site service (resolved through the overlay) expects what one naming its ports does."""
-    spec = matrix.spec_for("fw-line1", lab.routers["fw-line1"].segment, lab_inventory, collections)
+    spec = matrix.spec_for("fw-line1", lab.routers["fw-line1"].segment, lab_inventory)
     overlay = [{"service": "line_handshake", "port": 49200, "protocol": "tcp", "description": "x"}]
     entries = [{"name": "scada", "sources": ["10.20.1.0/24"], "services": ["modbus_tcp", "line_handshake"]}]
     as_ports = [
@@ -99,8 +101,13 @@ def test_site_services_reach_flow_matrix_as_the_ports_they_name(lab, lab_invento
             "ports": [{"start": 49200, "end": 49200, "protocol": "tcp"}],
         }
     ]
-    by_service = matrix.expectations({**spec, "conduits": entries, "overlay": overlay})
-    assert by_service == matrix.expectations({**spec, "conduits": as_ports, "overlay": []})
+
+    def with_conduits(conduits, overlay):
+        variables = {**spec["variables"], "opto22_segment_conduits": conduits, "otnet_ports_overlay": overlay}
+        return matrix.expectations({**spec, "variables": variables}, collections)
+
+    by_service = with_conduits(entries, overlay)
+    assert by_service == with_conduits(as_ports, [])
     name = {host.address: host.name for host in lab.routers["fw-line1"].hosts.values()}
     assert expected(by_service, name["10.20.1.11"], name["10.10.1.11"], 49200, "tcp") == "open"
 
@@ -110,7 +117,7 @@ def expected(rows, src, dst, port, protocol):
     return row["expect"]
 
 
-def test_expectations_come_from_flow_matrix(lab, lab_inventory, line1_rows):
+def test_expectations_come_from_the_flow_oracle(lab, lab_inventory, line1_rows):
     name = {host.address: host.name for host in lab.routers["fw-line1"].hosts.values()}
     rows = line1_rows
     scada, corp, jump = name["10.20.1.11"], name["10.30.0.11"], name["10.20.2.50"]
@@ -160,3 +167,122 @@ def test_no_lab_network_overlaps_the_management_links(lab):
     ]
     with pytest.raises(topology.LabTopologyError, match="overlaps the lab's management network"):
         topology.build(MODEL, {"tcp": set(), "udp": set()}, name="x", mgmt_cidr="10.20.0.0/16", prefix="otlabu")
+
+
+def test_the_lab_reads_the_roles_table_name_from_the_installed_collection(collections):
+    """tools/lab keeps no copy of the table name; the planner's constant is its one home."""
+    assert site.role_table(collections) == "otnet_opto22"
+
+
+def example_conduits(host):
+    """The example site's conduits of one host as written (examples/site), zone sources resolved (their only Jinja)."""
+    inventory = REPO / "examples" / "site" / "inventory"
+    zones = yaml.safe_load((inventory / "group_vars" / "all.yml").read_text())["otnet_ports_site_zones"]
+    conduits = yaml.safe_load((inventory / "host_vars" / f"{host}.yml").read_text())["opto22_segment_conduits"]
+    for conduit in conduits:
+        zone = re.fullmatch(r"\{\{\s*otnet_ports_site_zones\.(\w+)\.networks\s*\}\}", conduit["sources"]).group(1)
+        conduit["sources"] = zones[zone]["networks"]
+    return conduits
+
+
+def key(entry):
+    return entry["service"] if isinstance(entry, dict) else entry
+
+
+@pytest.fixture(scope="module")
+def narrowed(lab, lab_inventory, collections):
+    """fw-line1's engineering conduit as examples/site writes it (assumed-protocol services narrowed to TCP, OptoMMP
+    kept on both): the oracle's matrix as written and with bare keys, and the ports from the installed catalog."""
+    router = lab.routers["fw-line1"]
+    spec = matrix.spec_for("fw-line1", router.segment, lab_inventory)
+    conduits = example_conduits("fw-line1")
+    (engineering,) = [conduit for conduit in conduits if conduit["name"] == "engineering"]
+    to_tcp = [s["service"] for s in engineering["services"] if isinstance(s, dict) and s["protocol"] == "tcp"]
+    kept = [key(s) for s in engineering["services"] if key(s) not in to_tcp]
+    catalog = netlab_catalog.load([collections])
+
+    def ports(services, protocol):
+        records = catalog.select(services=services, kind="assignment", protocol=protocol, direction="incoming")
+        return {port for r in records for port in range(r["start"], r["end"] + 1)}
+
+    def rows(conduits):
+        variables = {**spec["variables"], "opto22_segment_conduits": conduits}
+        return matrix.expectations({**spec, "variables": variables}, collections)
+
+    return {
+        "router": router,
+        "engineering": engineering,
+        "to_tcp": to_tcp,
+        "narrowed_udp": ports(to_tcp, "udp") - ports(kept, "udp"),
+        "tcp": ports(to_tcp, "tcp"),
+        "kept_udp": ports(kept, "udp"),
+        "as_written": rows(conduits),
+        "bare": rows([{**conduit, "services": [key(s) for s in conduit["services"]]} for conduit in conduits]),
+        "controllers": [h.name for h in router.hosts.values() if h.role == "controller"],
+        "stations": [
+            h.name
+            for h in router.hosts.values()
+            if h.role == "zone" and report.member(h.address, engineering["sources"])
+        ],
+    }
+
+
+def test_the_engineering_conduit_drops_udp_on_the_ports_it_narrowed_to_tcp(narrowed):
+    """examples/site narrows the engineering conduit's assumed-protocol services to TCP (otnet_ports_assumed_protocols:
+    explicit): the oracle expects their UDP ports dropped (open when written bare: the controllers listen there), TCP
+    still open, and the UDP of a service kept on both still open. Ports come from the installed catalog."""
+    case = narrowed
+    assert case["to_tcp"]
+    assert case["narrowed_udp"]
+    assert case["kept_udp"]  # optommp, kept on both
+    assert case["controllers"]
+    assert case["stations"]
+    for src in case["stations"]:
+        for dst in case["controllers"]:
+            for port in sorted(case["narrowed_udp"]):
+                assert expected(case["as_written"], src, dst, port, "udp") == "dropped", (src, dst, port)
+                assert expected(case["bare"], src, dst, port, "udp") == "open", (src, dst, port)
+            for port in sorted(case["tcp"]):
+                assert expected(case["as_written"], src, dst, port, "tcp") == "open", (src, dst, port)
+            for port in sorted(case["kept_udp"]):
+                assert expected(case["as_written"], src, dst, port, "udp") == "open", (src, dst, port)
+
+
+def test_the_report_counts_the_udp_flows_narrowing_drops(narrowed):
+    """The report sets the flows a narrowed service leaves out apart from the other drops, and counts them."""
+    narrowed_router = narrowed["router"]  # its segment is the committed model's: the plan as examples/site writes it
+    probed = [
+        {**row, "address": "10.0.0.1", "result": row["expect"], "detail": "", "ok": True}
+        for row in narrowed["as_written"]
+    ]
+    bare = {(r["src"], r["dst"], r["port"], r["protocol"]): r["expect"] for r in narrowed["bare"]}
+    count = sum(  # every UDP flow of the router a narrowed entry leaves out (engineering's, and scada's OptoMMP)
+        1
+        for r in narrowed["as_written"]
+        if r["protocol"] == "udp" and r["expect"] == "dropped" and bare[r["src"], r["dst"], r["port"], "udp"] == "open"
+    )
+    engineering = len(narrowed["stations"]) * len(narrowed["controllers"]) * len(narrowed["narrowed_udp"])
+    assert count > engineering  # scada narrows OptoMMP to TCP too
+    good = report.Report()
+    report.router_section(good, narrowed_router, probed)
+    line = f"✓ narrowed away (assumed protocol not admitted): {engineering}/{engineering} flows dropped, as expected"
+    assert line in good.text()
+    assert good.narrowed["udp"] == count
+    assert good.narrowed_dropped["udp"] == count
+    assert f"(narrowed away and dropped: {count}/{count} udp)" in report.summary(good)
+    port = min(narrowed["narrowed_udp"])
+    leak = next(
+        i
+        for i, row in enumerate(probed)
+        if row["dst"] in narrowed["controllers"]
+        and (row["port"], row["protocol"]) == (port, "udp")
+        and row["src"] in narrowed["stations"]
+    )
+    probed[leak] = {**probed[leak], "result": "open", "ok": False}
+    bad = report.Report()
+    report.router_section(bad, narrowed_router, probed)
+    assert (
+        f"✗ narrowed away (assumed protocol not admitted): {engineering - 1}/{engineering} flows dropped" in bad.text()
+    )
+    assert bad.failed == 1
+    assert f"(narrowed away and dropped: {count - 1}/{count} udp)" in report.summary(bad)

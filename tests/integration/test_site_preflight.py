@@ -40,6 +40,11 @@ BROKEN = {
         },
         ["fw-line2: 1 problem(s)", "opto22_segment_conduits[0].services[0]: unknown catalog service 'modbus'"],
     ),
+    "segment to be removed, with a system directory as its state dir": (
+        ["-i", "broken"],
+        {"fw-line2": {"opto22_segment_state": "absent", "opto22_segment_state_dir": "/etc"}},
+        ["fw-line2: 1 problem(s)", "opto22_segment_state_dir: '/etc'"],
+    ),
     "argument spec: not a boolean": (
         ["-i", "broken"],
         {"fw-line1": {"opto22_segment_log_drops": "sometimes"}},
@@ -49,8 +54,8 @@ BROKEN = {
         ["-i", "broken"],
         {"fw-line1": {"otnet_ports_chart_ports": [{"service": "line1_sync", "port": 50010, "protocol": "tcp"}]}},
         [
-            "otnet_ports_chart_ports: line1_sync: port: 50010 cannot be used in PAC Control chart logic",
-            "line1_sync (50010/tcp) overlaps opto22 service controller_internal",
+            "otnet_ports_chart_ports[0].port: 50010 cannot be used in PAC Control chart logic",
+            "otnet_ports_chart_ports[0]: line1_sync (50010/tcp) overlaps opto22 service controller_internal",
         ],
     ),
     "site service admitted into a segment on a port chart logic may not use": (
@@ -63,12 +68,16 @@ BROKEN = {
                 "otnet_ports_accepted_overlaps": [],
             }
         },
-        ["site service line_handshake (otnet_ports_overlay) is admitted into the segment", "port: 20000 cannot"],
+        [
+            "opto22_segment_conduits: conduit scada admits the site service line_handshake (otnet_ports_overlay, "
+            "20000/tcp) into the segment",
+            "port: 20000 cannot be used in PAC Control chart logic",
+        ],
     ),
     "overlap with a vendor port nobody declared": (
         ["-i", "broken"],
         {"igor-gw1": {"otnet_ports_accepted_overlaps": []}},
-        ["otnet_ports_overlay: scada_node_red (1880/tcp) overlaps opto22 service node_red", "declares it"],
+        ["otnet_ports_overlay[1]: scada_node_red (1880/tcp) overlaps opto22 service node_red", "declares it"],
     ),
     "declared overlap that matches nothing": (
         ["-i", "broken"],
@@ -85,7 +94,43 @@ BROKEN = {
     "rollout setting": (
         ["-e", "otnet_ports_site_serial=0"],
         {},
-        ["otnet_ports_site_serial must be a number of hosts or a percentage"],
+        ["otnet_ports_site_serial: '0' is not a batch size; give a number of hosts"],
+    ),
+    "every rollout setting at once": (
+        [
+            "-e",
+            '{"otnet_ports_site_serial": [1, "0%"], "otnet_ports_site_max_fail_percentage": 101}',
+            "-e",
+            "otnet_ports_site_igor_plan_only=sometimes",
+        ],
+        {},
+        [
+            "otnet_ports_site_serial[1]: '0%' is not a batch size",
+            "otnet_ports_site_max_fail_percentage: 101 is not a whole number 0-100",
+            "otnet_ports_site_igor_plan_only: 'sometimes' is not a boolean",
+        ],
+    ),
+    "every problem of every host at once": (
+        ["-i", "broken"],
+        {
+            "igor-gw1": {"igor_gateway_version": "1.11.0"},
+            "fw-line1": {
+                "otnet_ports_chart_ports": [
+                    {"service": "line1_sync", "port": 50010, "protocol": "tcp"},
+                    {"service": "Line1", "port": 49230, "protocol": "icmp"},
+                ]
+            },
+            "fw-line2": {"otnet_ports_accepted_overlaps": [{"site": "scada_node_red", "catalog": "node_red"}]},
+        },
+        [
+            "igor-gw1: 1 problem(s)",
+            "fw-line1: 4 problem(s)",
+            "fw-line2: 2 problem(s)",
+            "otnet_ports_chart_ports[1].service: 'Line1' is not a service key",
+            "otnet_ports_chart_ports[1].protocol: 'icmp' is not a protocol",
+            "otnet_ports_accepted_overlaps[0]: {",
+            "otnet_ports_overlay[1]: scada_node_red (1880/tcp) overlaps",
+        ],
     ),
 }
 
@@ -111,4 +156,14 @@ def test_check_mode_runs_the_same_preflight(site, layer, tmp_path):
     rc, output, contacts = rollout(site, tmp_path, "-i", "broken", "--check", "--diff")
     assert rc != 0
     assert "igor_gateway_version: 'latest' is not a version" in output, output
+    assert contacts == []
+
+
+def test_a_host_in_both_groups_is_refused_before_any_host_is_contacted(site, layer, tmp_path):
+    both = {"all": {"children": {"igor_gateways": {"hosts": {"fw-line1": {}}}}}}
+    layer("both", {}, hosts=both)
+    rc, output, contacts = rollout(site, tmp_path, "-i", "both")
+    assert rc != 0
+    assert "groups: fw-line1 in both igor_gateways and opto22_segments" in output, output
+    assert not [play for play in ROLLOUT_PLAYS if play in output]
     assert contacts == []

@@ -1,12 +1,19 @@
-"""python -m tools.lab up|rollout|probe|status|down --state-dir DIR
+"""python -m tools.lab up|rollout|probe|audit|status|down --state-dir DIR
 
 up       copy examples/site to DIR/site and install the collection tarball into its ./collections (offline); draw
          the site's model with otnet.ports.diagram; build a netlab of namespaces from it (one router per
          opto22_segments host, the site's zones on every router, listeners on the controllers' catalog ports); run
          the site playbook for real (the Windows part plan-only); probe every flow with real packets and print the
          report. --prove-refusal first runs the playbook with one host broken and checks that no router changed.
+         --prove-audit, right after the rollout, proves the site audit (tools/lab/audit.py).
+         --prove-runner then runs the site and plan playbooks through ansible-runner (AWX's engine) and checks the
+         artifacts; --prove-slicing resets the routers and rolls out as 2 slice jobs at once, and checks every
+         router ends as after the one full run (tools/lab/runner.py).
 rollout  run the site playbook against the running lab again; extra arguments go to ansible-playbook
 probe    probe every flow again and print the report
+audit    ansible-playbook otnet.ports.audit against the running lab (read-only; the Igor gateway is never contacted)
+runner   build an ansible-runner private data dir from the running lab (DIR/runner) and run the site playbook, then
+         otnet.ports.plan, with `ansible-runner run` (process isolation off); prints where the artifacts are
 status   what the lab has running
 down     stop the lab's processes, delete its namespaces and links, remove DIR's lab files (idempotent)
 
@@ -30,14 +37,15 @@ from tools.netlab.probe import run_matrix
 from tools.netlab.system import NetlabError
 from tools.netlab.topology import TopologyError
 
+from . import audit as lab_audit
 from . import matrix, report, site, topology
+from . import runner as lab_runner
 
 EXIT_MISMATCH = 3
 DEFAULT_PREFIX = "otlab"
 DEFAULT_MGMT = "10.254.0.0/24"
 SITE_PLAYBOOK = "site.yml"
 REFUSAL_MARK = "the rollout stops before any host changes"
-ROLE_TABLE = "otnet_opto22"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,11 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--site", type=Path, default=site.EXAMPLE_SITE, help="site directory to copy (examples/site)")
     up.add_argument("--tarball", type=Path, default=None, help="collection tarball (build/otnet-ports-*.tar.gz)")
     up.add_argument("--prove-refusal", action="store_true", help="first show a broken inventory changes no host")
+    up.add_argument("--prove-audit", action="store_true", help="after the rollout, prove the site audit")
+    up.add_argument("--prove-runner", action="store_true", help="then the site and plan jobs through ansible-runner")
+    up.add_argument("--prove-slicing", action="store_true", help="then 2 slice jobs converge as one full run")
     up.add_argument("--no-explore", action="store_true", help="skip the how-to-look-around notes (CI tears down)")
     sub.add_parser(
         "rollout", help="run the site playbook against the lab again; other arguments (--check --diff) go to it"
     )
     sub.add_parser("probe", help="probe every flow again and print the report")
+    sub.add_parser("audit", help="audit the running lab (otnet.ports.audit) and say where the report is")
+    sub.add_parser("runner", help="the site and plan playbooks through ansible-runner (as AWX); artifacts' path")
     sub.add_parser("status", help="what the lab has running")
     sub.add_parser("down", help="remove the lab (idempotent)")
     for command in sub.choices.values():
@@ -118,8 +131,8 @@ def _probe(
     out = report.Report()
     out.add(f"Lab {saved['name']}: the site playbook ran for real against {len(lab.routers)} routers in network")
     out.add(f"namespaces ({saved['prefix']}-*); every flow below was sent as real TCP/UDP packets.")
-    out.add("Expected results come from the conduits as written and the catalog (flow_matrix.py of the")
-    out.add("opto22_segment scenario): open = admitted and answered, dropped = the firewall dropped it,")
+    out.add("Expected results come from the role's settings as written and the catalog (tools/netlab/flows.py,")
+    out.add("the oracle molecule uses too): open = admitted and answered, dropped = the firewall dropped it,")
     out.add("refused = admitted but nobody listens there.")
     out.add()
     every: list[dict[str, Any]] = []
@@ -147,11 +160,12 @@ def _prove_refusal(state: Path, lab: topology.Lab, saved: dict[str, Any], gatewa
         state / "site", [SITE_PLAYBOOK, *_inventory_args(state, broken)], state / "log" / "refusal.log", echo=False
     )
     tables = _router_tables(saved["prefix"], list(lab.routers))
+    role_table = site.role_table(site.collections(state / "site"))
     files = [str(p) for p in (state / "hosts").rglob("*") if p.is_file()] if (state / "hosts").exists() else []
     checks = {
         "the playbook failed": rc != 0,
         "the preflight said why and stopped": REFUSAL_MARK in output and "modbus" in output,
-        "no router has the role's table": all(ROLE_TABLE not in t for t in tables.values()),
+        "no router has the role's table": all(role_table not in t for t in tables.values()),
         "no rules file or role state was written": not files,
     }
     for what, good in checks.items():
@@ -195,13 +209,17 @@ def up(args: argparse.Namespace) -> int:
     if rc != 0:
         print(f"\nThe rollout failed (rc {rc}); output in {state / 'log' / 'rollout.log'}. The lab stays up.")
         return 1
+    audit_ok = lab_audit.prove(state, lab, saved, _inventory_args(state)) if args.prove_audit else True
+    routers, gateways = list(lab.routers), [g["host"] for g in model["gateways"]]
+    runner_ok = lab_runner.prove(state, routers, gateways) if args.prove_runner else True
+    slicing_ok = lab_runner.prove_slicing(state, args.prefix, routers) if args.prove_slicing else True
     print("\n== Probes\n")
     out = _probe(state, lab, saved, model, args.timeout)
     print(out.text(), end="")
     print(f"Took {time.monotonic() - started:.0f} s.")
     if not args.no_explore:
         _explore(state, lab, saved["prefix"])
-    return 0 if out.failed == 0 and refusal_ok else EXIT_MISMATCH
+    return 0 if out.failed == 0 and refusal_ok and audit_ok and runner_ok and slicing_ok else EXIT_MISMATCH
 
 
 def _explore(state: Path, lab: topology.Lab, prefix: str) -> None:
@@ -217,15 +235,16 @@ def _explore(state: Path, lab: topology.Lab, prefix: str) -> None:
         None,
     )
     lab_cmd = f"{Path(sys.executable)} -m tools.lab"
+    table = site.role_table(site.collections(state / "site"))
     pad = " " * 58
     print(f"""
 The lab stays up. Look around (as root, from the repository root):
   ip netns list | grep '^{prefix}-'
 {pad}its namespaces: {len(lab.routers)} routers, their zones and controllers
-  ip netns exec {prefix}-{router.name} nft list table inet otnet_opto22
+  ip netns exec {prefix}-{router.name} nft list table inet {table}
 {pad}the rules the role loaded on {router.name}, with counters""")
     if ctl and conduit and admitted:
-        port = next(topology.span(f["ports"])[0] for f in conduit["flows"] if f["protocol"] == "tcp")
+        port = next(topology.span(f)[0] for f in conduit["flows"] if f["protocol"] == "tcp")
         connect = f'import socket; print(socket.create_connection(("{ctl.address}", {port}), 2).recv(80))'
         print(f"""  ip netns exec {prefix}-{admitted.name} python3 -c '{connect}'
 {pad}{admitted.label} to a controller through conduit {conduit["name"]}""")
@@ -259,6 +278,30 @@ def probe(args: argparse.Namespace) -> int:
     return 0 if out.failed == 0 else EXIT_MISMATCH
 
 
+def audit(args: argparse.Namespace) -> int:
+    state: Path = args.state_dir.resolve()
+    saved = _load_lab(state)
+    rc, report_data = lab_audit.run(state, _inventory_args(state), saved["name"], echo=True)
+    where = state / lab_audit.AUDIT_DIR
+    print(f"\nThe audit report: {where}/audit.md ({where}/audit.json, {where}/junit.xml)")
+    print(f"Summary: {json.dumps(report_data.get('summary', {}))}")
+    return rc
+
+
+def runner(args: argparse.Namespace) -> int:
+    state: Path = args.state_dir.resolve()
+    _load_lab(state)
+    data_dir, artifacts = lab_runner.jobs(state, echo=True)
+    rc = 0
+    print()
+    for ident, where in artifacts.items():
+        job = lab_runner.read_artifacts(where)
+        rc = rc or (0 if job["status"] == "successful" and job["rc"] == 0 else 1)
+        print(f"{ident}: {job['status']} (rc {job['rc']}, {job['events']} job events) - artifacts: {where}")
+    print(f"The private data dir: {data_dir} (project/, inventory/, env/); artifacts: {data_dir / 'artifacts'}")
+    return rc
+
+
 def status(args: argparse.Namespace) -> int:
     state: Path = args.state_dir.resolve()
     print(json.dumps(netlab.status(state / "netlab"), indent=1))
@@ -272,6 +315,8 @@ def down(args: argparse.Namespace) -> int:
         (state / name).unlink(missing_ok=True)
     for name in ("layer", "broken", "hosts", "plans"):
         shutil.rmtree(state / name, ignore_errors=True)
+    for data_dir in state.glob(f"{lab_runner.RUNNER_DIR}*"):
+        shutil.rmtree(data_dir, ignore_errors=True)
     print(f"lab in {state} removed: {len(result['namespaces'])} namespaces deleted")
     return 0
 
@@ -285,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("error: the lab needs root (network namespaces, nftables). Run it as root or with sudo.", file=sys.stderr)
         return 1
-    command = {"up": up, "rollout": rollout, "probe": probe, "status": status, "down": down}[args.command]
+    commands = {"up": up, "rollout": rollout, "probe": probe, "audit": audit, "runner": runner}
+    command = {**commands, "status": status, "down": down}[args.command]
     try:
         return command(args)
     except (site.SiteError, topology.LabTopologyError, NetlabError, TopologyError, matrix.MatrixError) as exc:

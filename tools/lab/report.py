@@ -2,8 +2,11 @@
 
 Flows are grouped by what decides them: a conduit (into the segment), an outbound entry (out of it), no rule at all
 (a zone the segment admits nothing from), the guarding host itself, and traffic between zones that the segment's
-firewall does not handle. Admitted flows are listed one by one; the flows a group drops are counted. Every flow
-that was not as expected is listed in full, marked with a cross.
+firewall does not handle. Admitted flows are listed one by one; the flows a group drops are counted, and among them
+apart the ones a narrowed service leaves out (least privilege): a port the group admits on one protocol only, from a
+service whose protocol the vendor's document does not state (basis ``assumed``: the catalog records it for tcp and
+udp, so the other protocol is dropped only because the entry was narrowed). Every flow that was not as expected is
+listed in full, marked with a cross.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ def member(address: str, networks: Iterable[str]) -> bool:
 def _covers(flow: dict[str, Any], protocol: str, port: int) -> bool:
     if flow["protocol"] != protocol:
         return False
-    first, last = span(flow["ports"])
+    first, last = span(flow)
     return first <= port <= last
 
 
@@ -54,6 +57,8 @@ class Report:
         self.lines: list[str] = []
         self.flows = 0
         self.failed = 0
+        self.narrowed: dict[str, int] = {"udp": 0, "tcp": 0}  # flows a narrowed service leaves out, by protocol
+        self.narrowed_dropped: dict[str, int] = {"udp": 0, "tcp": 0}  # ... of which observed dropped
 
     def add(self, text: str = "") -> None:
         self.lines.append(text)
@@ -103,6 +108,10 @@ def _group_block(report: Report, title: str, rows: list[dict[str, Any]], flows: 
             f"      {mark} {service:<22} {f'{port}/{protocol}':<12} expected {expect:<8} "
             f"observed {'/'.join(observed):<8} ({pairs} host pair{'s' if pairs != 1 else ''})"
         )
+    narrowed = [row for row in denied if _narrowed_away(flows or [], row)]
+    if narrowed:
+        _narrowed_line(report, narrowed)
+        denied = [row for row in denied if not _narrowed_away(flows or [], row)]
     if denied:
         dropped = sum(1 for row in denied if row["result"] == "dropped")
         mark = OK if dropped == len(denied) else BAD
@@ -111,6 +120,29 @@ def _group_block(report: Report, title: str, rows: list[dict[str, Any]], flows: 
             f"      {mark} every other port: {dropped}/{len(denied)} flows dropped, {verdict}  [{_ports(denied)}]"
         )
     _misses(report, rows)
+
+
+def _narrowed_away(flows: list[dict[str, Any]], row: dict[str, Any]) -> bool:
+    """A denied flow on a port the group admits only on the other protocol, from a service whose protocol is assumed
+    (recorded for both): the entry was narrowed to one protocol, and this is the one it left out."""
+    port, protocol = int(row["port"]), row["protocol"]
+    other = "udp" if protocol == "tcp" else "tcp"
+    kept = any(f.get("basis") == "assumed" and _covers(f, other, port) for f in flows)
+    return kept and not any(_covers(f, protocol, port) for f in flows)
+
+
+def _narrowed_line(report: Report, rows: list[dict[str, Any]]) -> None:
+    for protocol in report.narrowed:
+        mine = [row for row in rows if row["protocol"] == protocol]
+        report.narrowed[protocol] += len(mine)
+        report.narrowed_dropped[protocol] += sum(1 for row in mine if row["result"] == "dropped")
+    dropped = sum(1 for row in rows if row["result"] == "dropped")
+    mark = OK if dropped == len(rows) else BAD
+    verdict = "as expected" if dropped == len(rows) else "the rest NOT dropped"
+    report.add(
+        f"      {mark} narrowed away (assumed protocol not admitted): {dropped}/{len(rows)} flows dropped, {verdict}  "
+        f"[{_ports(rows)}]"
+    )
 
 
 def _misses(report: Report, rows: list[dict[str, Any]]) -> None:
@@ -134,7 +166,7 @@ def router_section(report: Report, lab_router: Any, rows: list[dict[str, Any]]) 
     segment_label = hosts[controllers[0]].label if controllers else "no controllers"
     report.add(
         f"{lab_router.name}: guards {segment_label} {', '.join(hosts[c].address for c in controllers)} "
-        f"(nftables table inet otnet_opto22)"
+        "(the opto22_segment role's nftables table)"
     )
     inbound = [r for r in rows if r["src"] in zone_hosts and r["dst"] in controllers]
     outbound = [r for r in rows if r["src"] in controllers and r["dst"] in zone_hosts]
@@ -165,7 +197,8 @@ def router_section(report: Report, lab_router: Any, rows: list[dict[str, Any]]) 
     rest = [r for r in outbound if id(r) not in used]
     if rest:
         _group_block(report, "no outbound entry - from the controllers to every other zone host", rest, [])
-    management = [{"service": "management ssh", "protocol": "tcp", "ports": str(segment["management"]["port"])}]
+    port = segment["management"]["port"]
+    management = [{"service": "management ssh", "protocol": "tcp", "start": port, "end": port}]
     _group_block(
         report, f"{lab_router.name} itself - its address on each leg, from every lab host", to_router, management
     )
@@ -184,4 +217,10 @@ def router_section(report: Report, lab_router: Any, rows: list[dict[str, Any]]) 
 
 def summary(report: Report) -> str:
     verdict = "every flow as expected" if report.failed == 0 else f"{report.failed} NOT as expected"
-    return f"{report.flows} flows probed with real packets: {verdict}."
+    narrowed = ", ".join(
+        f"{report.narrowed_dropped[protocol]}/{count} {protocol}"
+        for protocol, count in report.narrowed.items()
+        if count
+    )
+    extra = f" (narrowed away and dropped: {narrowed})" if narrowed else ""
+    return f"{report.flows} flows probed with real packets{extra}: {verdict}."

@@ -21,6 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tools.netlab import catalog as netlab_catalog
+from tools.netlab.topology import listen_ports
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = REPO / "examples" / "site"
 MODEL_NAME = "lab-site"
@@ -122,19 +125,19 @@ def model(site: Path, state: Path) -> dict[str, Any]:
     return json.loads((out / f"{MODEL_NAME}.json").read_text())
 
 
-def controller_ports(collection_root: Path) -> dict[str, set[int]]:
-    """The ports of the Opto 22 catalog's assignment tables, by protocol, wide ranges sampled."""
-    from .topology import listen_ports  # noqa: PLC0415 - keeps the catalog import out of module load
-
-    sys.path.insert(0, str(collection_root))
-    try:
-        from ansible_collections.otnet.ports.plugins.plugin_utils._catalog import load_catalog  # noqa: PLC0415
-    finally:
-        sys.path.remove(str(collection_root))
+def controller_ports(collections_path: Path) -> dict[str, set[int]]:
+    """The ports of the Opto 22 catalog's assignment tables, by protocol, wide ranges sampled (netlab's rule), from
+    the catalog of the collection installed in ``collections_path`` (the site's ./collections)."""
+    select = netlab_catalog.selector(netlab_catalog.load([collections_path]))
     ports: dict[str, set[int]] = {"tcp": set(), "udp": set()}
-    for record in load_catalog().select(vendor="opto22", kind="assignment"):
+    for record in select({"vendor": "opto22", "kind": "assignment"}):
         ports[record["protocol"]] |= listen_ports(record["start"], record["end"])
     return ports
+
+
+def role_table(collections_path: Path) -> str:
+    """The nft table the opto22_segment role owns (inet), from the installed collection: its one home."""
+    return netlab_catalog.module([collections_path], "_opto22_segment_plan").TABLE
 
 
 def _yaml_file(path: Path, data: dict[str, Any], note: str) -> None:

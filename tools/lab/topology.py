@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.netlab.inventory import port_ranges
-from tools.netlab.topology import LAB_RANGE, MAX_LEG_NAME, MAX_NAME, MAX_ROOT_LINK, NAME_RE
+from tools.netlab.topology import LAB_RANGE, MAX_LEG_NAME, MAX_NAME, MAX_ROOT_LINK, NAME_RE, listen_ports
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-SAMPLE_WIDER_THAN = 8  # a catalog range wider than this is listened on (and probed) at its first and last port
 REPRESENTATIVE_OFFSET = 10  # a zone's representative host: the first free address from network + 10
 
 
@@ -89,15 +88,12 @@ def _compact(ports: set[int]) -> list[int | str]:
     return [r["start"] if r["start"] == r["end"] else f"{r['start']}-{r['end']}" for r in ranges]
 
 
-def span(text: str | int) -> tuple[int, int]:
-    """ "502" -> (502, 502); "49210-49211" -> (49210, 49211)"""
-    first, _, last = str(text).partition("-")
+def span(flow: dict[str, Any]) -> tuple[int, int]:
+    """A flow's ports: {start, end} (the plan's shape), or a "502" / "49210-49211" text under ``ports``."""
+    if "start" in flow:
+        return int(flow["start"]), int(flow["end"])
+    first, _, last = str(flow["ports"]).partition("-")
     return int(first), int(last or first)
-
-
-def listen_ports(start: int, end: int) -> set[int]:
-    """Every port of a narrow range; the first and the last of a wide one."""
-    return set(range(start, end + 1)) if end - start < SAMPLE_WIDER_THAN else {start, end}
 
 
 def _network(text: str) -> Network:
@@ -329,10 +325,10 @@ def _add_listeners(router: LabRouter, segment: dict[str, Any], controller_ports:
     outbound: dict[str, set[int]] = {"tcp": set(), "udp": set()}
     for conduit in segment["conduits"]:
         for flow in conduit["flows"]:
-            admitted[flow["protocol"]] |= listen_ports(*span(flow["ports"]))
+            admitted[flow["protocol"]] |= listen_ports(*span(flow))
     for entry in segment["outbound"]:
         for flow in entry["flows"]:
-            outbound[flow["protocol"]] |= listen_ports(*span(flow["ports"]))
+            outbound[flow["protocol"]] |= listen_ports(*span(flow))
     for host in router.hosts.values():
         if host.role == "controller":
             host.tcp, host.udp = controller_ports["tcp"] | admitted["tcp"], controller_ports["udp"] | admitted["udp"]

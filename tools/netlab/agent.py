@@ -3,12 +3,14 @@
 This file runs inside lab namespaces (``ip netns exec NS python agent.py ...``) and therefore
 uses the standard library only and imports nothing from the rest of the package.
 
-    agent.py listen --name pac1 --tcp 502 2001-2003 --udp 2001 --ready-file DIR/run/listen-pac1.ready
+    agent.py listen --name pac1 --tcp 502 2001-2003 --udp 2001 --ready-file DIR/run/listen-pac1.ready [--ipv6]
     agent.py probe --timeout 0.6 < flows.json     # [{"id": 0, "address": "10.10.1.11", "port": 502, "protocol": "tcp"}]
 
-Listener: TCP accept -> send a token line and close; UDP datagram -> echo it back behind a token.
-Prober: prints one JSON array [{"id", "result", "detail"}] where result is
-open (token received), dropped (no answer before the timeout), refused (RST / ICMP unreachable) or error.
+Listener: TCP accept -> send a token line and close; UDP datagram -> echo it back behind a token. It binds
+0.0.0.0, and with --ipv6 also :: (IPv6 only, a socket of its own per port), so both families reach it.
+Prober: the address picks the socket family (IPv4 or IPv6); prints one JSON array [{"id", "result", "detail"}]
+where result is open (token received), dropped (no answer before the timeout), refused (RST / ICMP unreachable)
+or error.
 """
 
 from __future__ import annotations
@@ -52,10 +54,12 @@ def _raise_fd_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, needed + 64), hard))
 
 
-def _bind(kind: int, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, kind)
+def _bind(family: int, kind: int, port: int) -> socket.socket:
+    sock = socket.socket(family, kind)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("0.0.0.0", port))  # noqa: S104 - only ever runs inside a lab namespace
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # IPv4 has its own socket
+    sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))  # noqa: S104 - only inside a lab namespace
     if kind == socket.SOCK_STREAM:
         sock.listen(128)
     sock.setblocking(False)
@@ -77,18 +81,21 @@ def _answer(sock: socket.socket, name: str, proto: str, port: int) -> None:
         pass  # a client that went away must not stop the listener
 
 
-def listen(name: str, tcp: list[int], udp: list[int], ready_file: Path) -> None:
-    """Bind every port, signal readiness through ``ready_file``, then answer forever."""
-    if len(tcp) + len(udp) > MAX_SOCKETS:
+def listen(name: str, tcp: list[int], udp: list[int], ready_file: Path, ipv6: bool = False) -> None:
+    """Bind every port (per family), signal readiness through ``ready_file``, then answer forever."""
+    families = (socket.AF_INET, socket.AF_INET6) if ipv6 else (socket.AF_INET,)
+    sockets = (len(tcp) + len(udp)) * len(families)
+    if sockets > MAX_SOCKETS:
         raise SystemExit(f"refusing to open more than {MAX_SOCKETS} sockets")
-    _raise_fd_limit(len(tcp) + len(udp))
+    _raise_fd_limit(sockets)
     selector = selectors.DefaultSelector()
     for proto, kind, ports in (
         ("tcp", socket.SOCK_STREAM, tcp),
         ("udp", socket.SOCK_DGRAM, udp),
     ):
-        for port in ports:
-            selector.register(_bind(kind, port), selectors.EVENT_READ, (proto, port))
+        for family in families:
+            for port in ports:
+                selector.register(_bind(family, kind, port), selectors.EVENT_READ, (proto, port))
     ready_file.write_text(f"{os.getpid()}\n")
     while True:
         for key, _ in selector.select():
@@ -112,8 +119,12 @@ def _check_reply(data: bytes) -> tuple[str, str]:
     return "error", f"unexpected reply {data[:40]!r}"
 
 
+def _family(address: str) -> int:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def probe_tcp(address: str, port: int, timeout: float) -> tuple[str, str]:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    with socket.socket(_family(address), socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:
             sock.connect((address, port))
@@ -127,7 +138,7 @@ def probe_tcp(address: str, port: int, timeout: float) -> tuple[str, str]:
 
 def probe_udp(address: str, port: int, timeout: float) -> tuple[str, str]:
     nonce = secrets.token_hex(8).encode()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    with socket.socket(_family(address), socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         try:
             sock.connect((address, port))
@@ -164,12 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     lsn.add_argument("--tcp", nargs="*", default=[], help="ports or ranges (a-b)")
     lsn.add_argument("--udp", nargs="*", default=[], help="ports or ranges (a-b)")
     lsn.add_argument("--ready-file", required=True, type=Path)
+    lsn.add_argument("--ipv6", action="store_true", help="answer over IPv6 too")
     prb = sub.add_parser("probe", help="probe the flows read as JSON from stdin")
     prb.add_argument("--timeout", type=float, default=0.6)
     prb.add_argument("--workers", type=int, default=128)
     args = parser.parse_args(argv)
     if args.command == "listen":
-        listen(args.name, parse_ports(args.tcp), parse_ports(args.udp), args.ready_file)
+        listen(args.name, parse_ports(args.tcp), parse_ports(args.udp), args.ready_file, args.ipv6)
         return 0
     json.dump(probe(json.load(sys.stdin), args.timeout, args.workers), sys.stdout)
     return 0

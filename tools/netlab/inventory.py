@@ -27,7 +27,7 @@ def port_ranges(ports: tuple[int, ...]) -> list[dict[str, int]]:
 
 
 def _leg_vars(topo: Topology, leg: Leg) -> dict[str, Any]:
-    return {
+    found = {
         "router": leg.router,
         "kind": leg.kind,
         "interface": leg.name,
@@ -35,12 +35,20 @@ def _leg_vars(topo: Topology, leg: Leg) -> dict[str, Any]:
         "gateway": str(leg.gateway),
         "hosts": {host.name: str(host.address) for host in topo.hosts_on(leg.name)},
     }
+    if leg.network6 is not None:
+        found |= {
+            "cidr6": str(leg.network6),
+            "gateway6": str(leg.gateway6),
+            "hosts6": {host.name: str(host.address6) for host in topo.hosts_on(leg.name) if host.address6},
+        }
+    return found
 
 
 def _host_vars(topo: Topology, host: Host, prefix: str) -> dict[str, Any]:
     leg = topo.legs[host.leg]
     return {
         "address": str(host.address),
+        **({"address6": str(host.address6)} if host.address6 else {}),
         "leg": leg.name,
         "kind": leg.kind,
         "router": leg.router,
@@ -74,7 +82,9 @@ def build(topo: Topology, prefix: str, state_dir: Path, python: str) -> dict[str
     for router in topo.routers.values():
         for group in router.groups:
             children.setdefault(group, {"hosts": {}})["hosts"][router.name] = {}
-    controllers = {h.name: str(h.address) for h in topo.hosts.values() if legs[h.leg].kind == "segment"}
+    segment_hosts = [host for host in topo.hosts.values() if legs[host.leg].kind == "segment"]
+    controllers = {host.name: str(host.address) for host in segment_hosts}
+    controllers6 = {host.name: str(host.address6) for host in segment_hosts if host.address6}
     return {
         "all": {
             "vars": {
@@ -87,6 +97,7 @@ def build(topo: Topology, prefix: str, state_dir: Path, python: str) -> dict[str
                 "netlab_segments": [name for name, leg in legs.items() if leg.kind == "segment"],
                 "netlab_hosts": {name: _host_vars(topo, host, prefix) for name, host in topo.hosts.items()},
                 "netlab_controllers": controllers,
+                "netlab_controllers6": controllers6,
             },
             "children": children,
         }

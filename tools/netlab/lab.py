@@ -32,13 +32,17 @@ from .system import (
     terminate,
     wait_for,
 )
-from .topology import MAX_ROOT_LINK, Host, Router, Topology, load_file, parse
+from .topology import MAX_ROOT_LINK, Host, Router, Topology, load_file, parse, resolve, uses_catalog
 
 STATE_FILE = "state.json"
 AGENT = Path(__file__).resolve().with_name("agent.py")
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 HOST_INTERFACE = "eth0"
 READY_TIMEOUT = 10.0
+# With IPv6 legs: no duplicate address detection (addresses usable at once, nothing else is on the bridges); the
+# routers forward IPv6.
+IPV6_NODE = ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+IPV6_ROUTER = (*IPV6_NODE, "net.ipv6.conf.all.forwarding=1")
 
 
 def default_prefix(state_dir: Path) -> str:
@@ -92,20 +96,23 @@ def _preflight(topo: Topology, prefix: str) -> None:
             raise NetlabError(f"mgmt_cidr {topo.mgmt_cidr} overlaps root-namespace route {dst} (another lab running?)")
 
 
-def _add_ns(ledger: Ledger, node: str) -> str:
+def _add_ns(ledger: Ledger, node: str, sysctls: tuple[str, ...]) -> str:
     ns = ledger.ns(node)
     ledger.record("namespaces", ns)
     ip("netns", "add", ns)
+    if sysctls:
+        run("ip", "netns", "exec", ns, "sysctl", "-qw", *sysctls)
     ip("link", "set", "lo", "up", ns=ns)
     return ns
 
 
-def _add_router(ledger: Ledger, router: Router) -> None:
-    ns = _add_ns(ledger, router.name)
-    run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+def _add_router(ledger: Ledger, topo: Topology, router: Router) -> None:
+    ns = _add_ns(ledger, router.name, ("net.ipv4.ip_forward=1", *(IPV6_ROUTER if topo.dual_stack else ())))
     for leg in router.legs.values():  # one bridge per leg; its hosts plug into it
         ip("link", "add", leg.name, "type", "bridge", ns=ns)
         ip("addr", "add", f"{leg.gateway}/{leg.network.prefixlen}", "dev", leg.name, ns=ns)
+        if leg.network6 is not None:
+            ip("addr", "add", f"{leg.gateway6}/{leg.network6.prefixlen}", "dev", leg.name, "nodad", ns=ns)
         ip("link", "set", leg.name, "up", ns=ns)
     root_end = ledger.ns(router.name)  # the only thing netlab creates in the root namespace
     ledger.record("root_links", root_end)
@@ -118,15 +125,19 @@ def _add_router(ledger: Ledger, router: Router) -> None:
 
 
 def _add_host(ledger: Ledger, topo: Topology, host: Host) -> None:
-    ns = _add_ns(ledger, host.name)
+    ns = _add_ns(ledger, host.name, IPV6_NODE if topo.dual_stack else ())
     leg = topo.legs[host.leg]
     router_ns = ledger.ns(leg.router)
     port = f"{leg.name}-{topo.hosts_on(leg.name).index(host)}"  # bridge port in the router
     ip("link", "add", port, "type", "veth", "peer", "name", HOST_INTERFACE, "netns", ns, ns=router_ns)
     ip("link", "set", port, "master", leg.name, "up", ns=router_ns)
     ip("addr", "add", f"{host.address}/{leg.network.prefixlen}", "dev", HOST_INTERFACE, ns=ns)
+    if host.address6 is not None and leg.network6 is not None:
+        ip("addr", "add", f"{host.address6}/{leg.network6.prefixlen}", "dev", HOST_INTERFACE, "nodad", ns=ns)
     ip("link", "set", HOST_INTERFACE, "up", ns=ns)
     ip("route", "add", "default", "via", str(leg.gateway), ns=ns)
+    if host.address6 is not None:
+        ip("-6", "route", "add", "default", "via", str(leg.gateway6), ns=ns)
 
 
 def _start(ledger: Ledger, name: str, node: str, argv: list[str], marker: str) -> int:
@@ -149,7 +160,7 @@ def _listener_argv(host: Host, ready: Path) -> list[str]:
         return [f"{r['start']}-{r['end']}" for r in inventory.port_ranges(ports)]
 
     argv = [sys.executable, str(AGENT), "listen", "--name", host.name, "--ready-file", str(ready)]
-    return [*argv, "--tcp", *compact(host.tcp), "--udp", *compact(host.udp)]
+    return [*argv, *(["--ipv6"] if host.address6 else []), "--tcp", *compact(host.tcp), "--udp", *compact(host.udp)]
 
 
 def _start_processes(ledger: Ledger, topo: Topology) -> None:
@@ -170,13 +181,24 @@ def _start_processes(ledger: Ledger, topo: Topology) -> None:
         wait_for(check, READY_TIMEOUT, "lab processes to become ready")
 
 
+def load_topology(topology_file: Path) -> dict[str, Any]:
+    """The topology document with its catalog references resolved (through the installed collection's catalog)."""
+    raw = load_file(topology_file)
+    if uses_catalog(raw):
+        from . import catalog  # noqa: PLC0415 - ansible-core is needed only for catalog references
+
+        raw = resolve(raw, catalog.selector(catalog.load()))
+    return raw
+
+
 def up(topology_file: Path, state_dir: Path, prefix: str | None = None, python: str | None = None) -> dict[str, Any]:
-    """Create the lab described by topology_file; return a summary (prefix, inventory, namespaces)."""
+    """Create the lab described by topology_file; return a summary (prefix, inventory, namespaces).
+    state.json records the resolved topology, so probes need no catalog."""
     require_tools("ip", "sysctl", "ssh-keygen", sshd.SSHD)
     state_dir = state_dir.resolve()
     if load_state(state_dir):
         raise NetlabError(f"{state_dir} already holds a lab; run `down` first")
-    raw = load_file(topology_file)
+    raw = load_topology(topology_file)
     topo = parse(raw)
     prefix = prefix or default_prefix(state_dir)
     _preflight(topo, prefix)
@@ -188,7 +210,7 @@ def up(topology_file: Path, state_dir: Path, prefix: str | None = None, python: 
     ledger = Ledger(state_dir, state | {"namespaces": [], "root_links": [], "processes": []})
     try:
         for router in topo.routers.values():
-            _add_router(ledger, router)
+            _add_router(ledger, topo, router)
         for host in topo.hosts.values():
             _add_host(ledger, topo, host)
         _start_processes(ledger, topo)

@@ -3,10 +3,12 @@
 A matrix is a JSON (or YAML file) list of flows, or a mapping with a ``flows`` list:
 
     [{"src": "scada1", "dst": "pac1", "port": 502, "protocol": "tcp", "expect": "open"},
+     {"src": "scada1", "dst": "pac1", "family": 6, "port": 502, "protocol": "tcp", "expect": "open"},
      {"src": "corp1", "dst": "10.10.1.11", "port": "2001-2003", "protocol": "udp"}]
 
-src is a host or router name; dst a host name or an address inside 10.0.0.0/8; port an int or
-"a-b" range (expanded to one flow per port); expect (optional) is compared with the result.
+src is a host or router name; dst a host name or an address inside 10.0.0.0/8 or 2001:db8::/32; family (4, the
+default, or 6) picks a host's address (address or address6), an address has its own; port an int or "a-b" range
+(expanded to one flow per port); expect (optional) is compared with the result.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from .agent import parse_ports
 from .lab import AGENT, load_state
 from .system import NetlabError
-from .topology import Topology, TopologyError, address_in_lab, load_file, parse
+from .topology import FAMILIES, Topology, TopologyError, address_in_lab, load_file, parse
 
 RESULTS = ("open", "dropped", "refused", "error")
 
@@ -35,12 +37,18 @@ def load_matrix(source: str) -> list[dict[str, Any]]:
     return data
 
 
-def _resolve(topo: Topology, prefix: str, row: dict[str, Any]) -> tuple[str, str]:
-    src, dst = str(row.get("src")), str(row.get("dst"))
+def _resolve(topo: Topology, prefix: str, row: dict[str, Any]) -> tuple[str, str, int]:
+    src, dst, family = str(row.get("src")), str(row.get("dst")), row.get("family", 4)
     if src not in topo.hosts and src not in topo.routers:
         raise TopologyError(f"flow {row}: src {src!r} is not a host or router of the lab")
-    address = topo.hosts[dst].address if dst in topo.hosts else address_in_lab(dst)
-    return f"{prefix}-{src}", str(address)
+    if family not in FAMILIES:
+        raise TopologyError(f"flow {row}: family must be one of {FAMILIES}")
+    address = topo.hosts[dst].address_of(family) if dst in topo.hosts else address_in_lab(dst)
+    if address is None:
+        raise TopologyError(f"flow {row}: host {dst} has no IPv{family} address")
+    if address.version != family and "family" in row:
+        raise TopologyError(f"flow {row}: {address} is not an IPv{family} address")
+    return f"{prefix}-{src}", str(address), address.version
 
 
 def expand(topo: Topology, prefix: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -53,13 +61,13 @@ def expand(topo: Topology, prefix: str, rows: list[dict[str, Any]]) -> list[dict
             raise TopologyError(f"flow {row}: protocol must be tcp or udp")
         if row.get("expect") not in (None, *RESULTS):
             raise TopologyError(f"flow {row}: expect must be one of {RESULTS}")
-        ns, address = _resolve(topo, prefix, row)
+        ns, address, family = _resolve(topo, prefix, row)
         try:
             ports = parse_ports([row.get("port", "")])
         except ValueError as exc:
             raise TopologyError(f"flow {row}: {exc}") from exc
         for port in ports:
-            flow = {"src": row["src"], "dst": row["dst"], "address": address, "port": port}
+            flow = {"src": row["src"], "dst": row["dst"], "family": family, "address": address, "port": port}
             flows.append(flow | {"protocol": row["protocol"], "ns": ns, "expect": row.get("expect")})
     return flows
 
@@ -74,7 +82,7 @@ def _run_agent(ns: str, flows: list[dict[str, Any]], timeout: float) -> list[dic
 
 
 def run_matrix(state_dir: Path, rows: list[dict[str, Any]], timeout: float = 0.6) -> list[dict[str, Any]]:
-    """Probe every flow; return rows {src, dst, address, port, protocol, result, detail[, expect, ok]}."""
+    """Probe every flow; return rows {src, dst, family, address, port, protocol, result, detail[, expect, ok]}."""
     state = load_state(state_dir.resolve())
     if state is None:
         raise NetlabError(f"no lab is up in {state_dir}")
@@ -87,7 +95,7 @@ def run_matrix(state_dir: Path, rows: list[dict[str, Any]], timeout: float = 0.6
         results = {answer["id"]: answer for batch in answers for answer in batch}
     out = []
     for index, flow in enumerate(flows):
-        row = {key: flow[key] for key in ("src", "dst", "address", "port", "protocol")}
+        row = {key: flow[key] for key in ("src", "dst", "family", "address", "port", "protocol")}
         row |= {"result": results[index]["result"], "detail": results[index]["detail"]}
         if flow["expect"]:
             row |= {"expect": flow["expect"], "ok": flow["expect"] == row["result"]}

@@ -11,12 +11,8 @@ import pytest
 import yaml
 from igor_gateway_seed import role_settings
 
-from ansible_collections.otnet.ports.plugins.plugin_utils._igor_plan import (
-    PROFILES,
-    STATES,
-    VARIABLES,
-    build_plan,
-)
+from ansible_collections.otnet.ports.plugins.plugin_utils._igor_gateway_plan import DATA_FIELDS, PROFILES, build_plan
+from ansible_collections.otnet.ports.plugins.plugin_utils._settings import role_spec
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "igor_gateway"
 
@@ -38,26 +34,25 @@ def task(tasks: list[dict[str, Any]], module: str, name_part: str = "") -> dict[
 def test_entry_points_are_main_and_plan_with_the_same_options():
     assert sorted(SPECS) == ["main", "plan"]
     assert SPECS["main"]["options"] == SPECS["plan"]["options"]
-    assert list(SPECS["main"]["options"]) == list(VARIABLES)
+    assert SPECS["main"]["options"] == role_spec("igor_gateway").options
 
 
 def test_defaults_are_the_specs_defaults():
+    """Ansible does not apply a spec's defaults to a role's variables; defaults/main.yml must say the same."""
     options = SPECS["main"]["options"]
-    assert set(DEFAULTS) == set(VARIABLES) - {"igor_gateway_version"}
     assert options["igor_gateway_version"]["required"] is True
-    for name, value in DEFAULTS.items():
-        assert options[name].get("default") == value, name
+    expected = role_spec("igor_gateway").defaults()
+    del expected["igor_gateway_version"]  # required: no default
+    assert expected == DEFAULTS
 
 
-def test_spec_choices_are_the_plans():
-    options = SPECS["main"]["options"]
-    assert tuple(options["igor_gateway_firewall_profiles"]["choices"]) == PROFILES
-    assert sorted(options["igor_gateway_state"]["choices"]) == sorted(STATES)
+def test_the_plans_profile_order_covers_the_specs_choices():
+    assert sorted(SPECS["main"]["options"]["igor_gateway_firewall_profiles"]["choices"]) == sorted(PROFILES)
 
 
 def test_the_plan_filter_gets_every_variable_by_name():
     settings = load("vars/main.yml")["__igor_gateway_settings"]
-    assert settings == {name: "{{ " + name + " }}" for name in VARIABLES}
+    assert settings == {name: "{{ " + name + " }}" for name in role_spec("igor_gateway").names}
 
 
 def test_plan_entry_point_only_sets_the_fact_on_the_controller():
@@ -67,7 +62,13 @@ def test_plan_entry_point_only_sets_the_fact_on_the_controller():
 
 
 def test_main_plans_before_it_applies():
-    assert [t["ansible.builtin.import_tasks"] for t in load("tasks/main.yml")] == ["plan.yml", "apply.yml"]
+    """apply.yml is included, not imported: it is read only after requirements.yml has checked its collections."""
+    steps = [(key, task[key]) for task in load("tasks/main.yml") for key in task if key != "name"]
+    assert steps == [
+        ("ansible.builtin.import_tasks", "plan.yml"),
+        ("ansible.builtin.import_tasks", "requirements.yml"),
+        ("ansible.builtin.include_tasks", "apply.yml"),
+    ]
 
 
 def test_the_rule_task_passes_every_planned_option_unchanged(catalog):
@@ -77,7 +78,7 @@ def test_the_rule_task_passes_every_planned_option_unchanged(catalog):
         for outbound in (False, True)
         for rule in build_plan(catalog, {**values, "igor_gateway_outbound_rules": outbound})["rules"]
     ]
-    keys = {key for rule in rules for key in rule}
+    keys = {key for rule in rules for key in rule} - set(DATA_FIELDS)  # data, not module options
     always = {key for key in keys if all(key in rule for rule in rules)}
     rule_task = task(APPLY, "community.windows.win_firewall_rule", "Apply")
     assert rule_task["loop"] == "{{ igor_gateway_plan.rules }}"
@@ -95,7 +96,7 @@ def test_stale_rules_are_removed_by_name_only():
         "name": "{{ __igor_gateway_stale_rule }}",
         "state": "absent",
     }
-    assert stale["loop"] == "{{ __igor_gateway_stale }}"
+    assert stale["loop"] == "{{ __igor_gateway_compare.stale }}"
 
 
 @pytest.mark.parametrize("state", ["present", "absent"])

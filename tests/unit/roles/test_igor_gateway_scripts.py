@@ -98,7 +98,9 @@ def test_the_role_passes_exactly_the_scripts_parameters(name_part, script):
     for found in tasks:
         module = found["ansible.windows.win_powershell"]
         assert set(module["parameters"]) == set(parameters(script))
-        assert module["depth"] >= 3  # result -> dict -> list of names
+        assert module["depth"] >= 3  # Defender: result -> dict -> list of names
+        if "Group" in module["parameters"]:
+            assert module["depth"] >= 5  # result -> rules -> rule -> LocalPort list
 
 
 def test_defender_parameters():
@@ -149,11 +151,26 @@ def test_defender_reports_changed_and_a_diff_of_the_given_entries_only():
 
 
 def test_group_read_changes_nothing_and_returns_what_compare_reads():
+    """Only Get- cmdlets and the script's own helpers; the result is the shape igor_gateway_compare reads."""
     body = code(GROUP_READ)
-    assert set(_CMDLET.findall(body)) == {"New-Object", "Where-Object", "ForEach-Object", "Sort-Object"}
-    assert not re.search(r"\.Rules\.(Add|Remove)|\$_\.\w+\s*=[^=]", body)
+    assert set(_CMDLET.findall(body)) == {
+        "Get-NetFirewallRule",
+        "Get-NetFirewallPortFilter",
+        "Get-NetFirewallAddressFilter",
+        "Get-NetFirewallApplicationFilter",
+        "Get-MpPreference",
+        "Get-Command",
+        "Where-Object",
+        "ForEach-Object",
+        "ConvertTo-PortSpan",
+        "Test-OpensPort",
+        "Get-FilterIndex",
+        "Get-RuleFilter",
+        "ConvertTo-Strings",
+        "ConvertTo-RuleRecord",
+    }
+    assert not re.search(r"\$_\.\w+\s*=[^=]|\$rule\.\w+\s*=[^=]", body)
     assert "$Ansible.Changed = $false" in body
-    assert re.search(r"in_group = \$inGroup\s+outside = \$outside", body)
-    for key in ("in_group", "outside"):
-        assert f"__igor_gateway_existing.result.{key}" in COMPARE
+    assert re.search(r"rules = @\(\$selected\)\s+defender = \$defender\s+defender_note = \$defenderNote", body)
+    assert "otnet.ports.igor_gateway_compare(__igor_gateway_existing.result)" in COMPARE
     assert parameters(GROUP_READ)["Group"].startswith("[Parameter(Mandatory)]")

@@ -13,7 +13,7 @@ def igor_gateway_plan():
 
 def test_the_role_defaults_plan_incoming_rules_and_both_exclusion_lists(igor_gateway_plan):
     plan = igor_gateway_plan(role_settings())
-    assert sorted(plan) == ["exclusions", "exclusive", "group", "rules", "state"]
+    assert sorted(plan) == ["exclusions", "exclusive", "group", "rules", "state", "text"]
     assert {rule["direction"] for rule in plan["rules"]} == {"in"}
     assert sorted(plan["exclusions"]) == ["paths", "processes"]
 

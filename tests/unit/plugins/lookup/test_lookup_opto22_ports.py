@@ -15,6 +15,7 @@ SITE = {
     "vendor": "opto22",
     "table": "groov",
 }
+SITE_OWN = {key: value for key, value in SITE.items() if key not in ("vendor", "table")}
 
 
 @pytest.fixture
@@ -37,16 +38,23 @@ def test_terms_may_be_a_list(lookup):
     assert lookup.run([["groov", "controllers"]], variables={}) == lookup.run(["groov", "controllers"], variables={})
 
 
-def test_overlay_from_variable(lookup):
-    records = lookup.run(["groov"], variables={"otnet_ports_overlay": [SITE]}, protocol="tcp")
-    assert records[-1]["service"] == "line3_handshake"
+def test_overlay_from_variable_never_joins_a_vendor_table(lookup):
+    with pytest.raises(AnsibleLookupError, match=r"record 0 \(service 'line3_handshake'\): field 'vendor' is 'opto22'"):
+        lookup.run(["groov"], variables={"otnet_ports_overlay": [SITE]}, protocol="tcp")
 
 
-def test_overlay_file_from_variable(lookup, tmp_path):
+def test_overlay_file_from_variable_never_joins_a_vendor_table(lookup, tmp_path):
     path = tmp_path / "site.yml"
     path.write_text(yaml.safe_dump([SITE]))
-    records = lookup.run(["groov"], variables={"otnet_ports_overlay_file": str(path)}, protocol="tcp")
-    assert records[-1]["start"] == 49200
+    with pytest.raises(AnsibleLookupError, match=r"site overlay file .*site\.yml record 0 .*field 'vendor'"):
+        lookup.run(["groov"], variables={"otnet_ports_overlay_file": str(path)}, protocol="tcp")
+
+
+def test_site_overlay_leaves_the_vendor_tables_as_the_document_says(lookup, tmp_path):
+    path = tmp_path / "site.yml"
+    path.write_text(yaml.safe_dump([SITE_OWN]))
+    for variables in ({"otnet_ports_overlay": [SITE_OWN]}, {"otnet_ports_overlay_file": str(path)}):
+        assert lookup.run(["groov"], variables=variables) == lookup.run(["groov"], variables={})
 
 
 def test_bad_overlay_is_a_lookup_error_naming_record_and_field(lookup):

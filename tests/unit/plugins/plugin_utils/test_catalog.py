@@ -132,10 +132,9 @@ def test_same_overlay_is_validated_once(catalog):
             "overlay record 0 (service 'line3_handshake'): field 'port': 70000 is greater than the maximum of 65535",
         ),
         ({**SITE_RECORD, "service": "modbus_tcp"}, "service 'modbus_tcp' is a catalog service (opto22)"),
-        ({**SITE_RECORD, "vendor": "igor"}, "field 'direction' is required for igor records"),
         ({**SITE_RECORD, "protocol": "TCP"}, "field 'protocol': 'TCP' is not one of ['tcp', 'udp']"),
     ],
-    ids=["port-out-of-range", "vendor-service", "igor-without-direction", "protocol-case"],
+    ids=["port-out-of-range", "vendor-service", "protocol-case"],
 )
 def test_overlay_errors_name_the_record_and_field(catalog, record, message):
     with pytest.raises(CatalogError) as error:
@@ -170,3 +169,72 @@ def test_overlay_file(tmp_path, catalog):
 def test_missing_overlay_file_is_named(tmp_path):
     with pytest.raises(CatalogError, match=r"site overlay file '.*nope\.yml': cannot read it"):
         read_overlay_file(tmp_path / "nope.yml")
+
+
+# ---- an overlay never joins or overrides a vendor's tables (issue 9, defect 1) ----------------------------------
+
+OPEN_EVERYTHING = {
+    "service": "site_anything",
+    "start": 0,
+    "end": 65535,
+    "protocol": "tcp",
+    "description": "every port",
+}
+INTO_VENDOR_TABLES = {
+    "vendor opto22 table chart_logic 0-65535": (
+        {**OPEN_EVERYTHING, "vendor": "opto22", "table": "chart_logic"},
+        "field 'vendor' is 'opto22'",
+    ),
+    "vendor opto22": ({**SITE_RECORD, "vendor": "opto22"}, "field 'vendor' is 'opto22'"),
+    "vendor igor": ({**SITE_RECORD, "vendor": "igor", "direction": "incoming"}, "field 'vendor' is 'igor'"),
+    "vendor igor table gateway": (
+        {**SITE_RECORD, "vendor": "igor", "table": "gateway", "direction": "incoming"},
+        "field 'vendor' is 'igor'",
+    ),
+    "table chart_logic": ({**OPEN_EVERYTHING, "table": "chart_logic"}, "field 'table' is 'chart_logic', a table of"),
+    "table chart_logic_reserved": (
+        {**SITE_RECORD, "table": "chart_logic_reserved"},
+        "field 'table' is 'chart_logic_reserved', a table of the opto22 catalog",
+    ),
+    "table gateway": ({**SITE_RECORD, "table": "gateway"}, "field 'table' is 'gateway', a table of the igor catalog"),
+    "table bacnet": ({**SITE_RECORD, "table": "bacnet"}, "field 'table' is 'bacnet', a table of the igor catalog"),
+    "table firmware": (
+        {**SITE_RECORD, "table": "firmware"},
+        "field 'table' is 'firmware', a table of the igor and opto22 catalogs",
+    ),
+    "vendor site table groov": ({**SITE_RECORD, "vendor": "site", "table": "groov"}, "field 'table' is 'groov'"),
+}
+
+
+@pytest.mark.parametrize(("record", "message"), INTO_VENDOR_TABLES.values(), ids=INTO_VENDOR_TABLES.keys())
+def test_overlay_records_never_join_vendor_tables(catalog, record, message):
+    with pytest.raises(CatalogError) as error:
+        catalog.with_overlay([SITE_RECORD | {"service": "line4_handshake", "port": 49300}, record])
+    text = str(error.value)
+    assert text.startswith(f"site overlay record 1 (service {record['service']!r}): ")
+    assert message in text
+    assert "never" in text  # the rule: an overlay never joins (or overrides) a vendor's tables
+
+
+def test_every_vendor_table_key_is_refused_as_an_overlay_table(catalog):
+    for vendor, key in catalog.tables:
+        with pytest.raises(CatalogError, match=rf"field 'table' is {key!r}, a table of the .*{vendor}"):
+            catalog.with_overlay([{**SITE_RECORD, "table": key}])
+
+
+def test_site_records_keep_vendor_site_and_may_name_their_own_table(catalog):
+    site = catalog.with_overlay(
+        [{**SITE_RECORD, "vendor": "site", "table": "line3"}, {**SITE_RECORD, "service": "line3_sync", "port": 49201}]
+    )
+    added = site.select(vendor="site")
+    assert [(r["vendor"], r["table"], r["service"]) for r in added] == [
+        ("site", "line3", "line3_handshake"),
+        ("site", "site", "line3_sync"),
+    ]
+    assert site.select(vendor="opto22") == catalog.select(vendor="opto22")
+    assert site.select(vendor="igor") == catalog.select(vendor="igor")
+
+
+def test_a_site_record_may_carry_a_direction(catalog):
+    site = catalog.with_overlay([{**SITE_RECORD, "direction": "incoming"}])
+    assert site.select(vendor="site")[0]["direction"] == "incoming"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from seedrows import opto22_rows
 
@@ -60,3 +62,59 @@ def test_allowed_ranges(catalog):
 def test_not_a_port(catalog, value):
     with pytest.raises(QueryError):
         check_chart_port(catalog, value)
+
+
+UNICODE_DIGITS = {
+    "²": "SUPERSCRIPT TWO",
+    "٨٠": "ARABIC-INDIC DIGIT EIGHT",
+    "８０": "FULLWIDTH DIGIT EIGHT",
+    "₅": "SUBSCRIPT",
+}
+
+
+@pytest.mark.parametrize(("value", "named"), UNICODE_DIGITS.items(), ids=UNICODE_DIGITS.keys())
+def test_unicode_digits_are_not_ports(catalog, value, named):
+    with pytest.raises(QueryError) as error:
+        check_chart_port(catalog, value, "otnet_ports_chart_ports[0].port")
+    message = str(error.value)
+    assert message.startswith(f"otnet_ports_chart_ports[0].port: {value!r} is not a port number")
+    assert named in message
+    assert "an integer 0-65535 written with the ASCII digits 0-9" in message
+    assert "invalid literal" not in message
+
+
+# ---- chart-logic rules come from the vendor catalog only (issue 9, defect 1) -------------------------------
+
+OPEN_RULE = {
+    "vendor": "opto22",
+    "table": "chart_logic",
+    "service": "chart_logic",
+    "label": "chart logic",
+    "start": 0,
+    "end": 65535,
+    "protocol": "tcp",
+    "protocol_basis": "stated",
+    "description": "every port",
+}
+
+
+@pytest.mark.parametrize("position", ["first", "last"])
+def test_a_catalog_object_with_an_injected_rule_changes_nothing(catalog, position):
+    """Even a catalog object built around with_overlay's checks cannot widen chart logic."""
+    records = (OPEN_RULE, *catalog.records) if position == "first" else (*catalog.records, OPEN_RULE)
+    forged = dataclasses.replace(catalog, records=records)
+    assert allowed_ranges(forged) == allowed_ranges(catalog)
+    for port in (22, 2001, 50000):
+        assert verdict(forged, port).allowed is False
+        with pytest.raises(ChartPortError, match=rf"{port} cannot be used in PAC Control chart logic"):
+            check_chart_port(forged, port)
+
+
+def test_site_records_are_owners_but_never_rules(catalog):
+    site = catalog.with_overlay(
+        [{"service": "site_everything", "start": 0, "end": 65535, "protocol": "tcp", "description": "all ports"}]
+    )
+    assert allowed_ranges(site) == allowed_ranges(catalog)
+    result = verdict(site, 22)
+    assert result.allowed is False
+    assert "site_everything" in {owner["service"] for owner in result.owners}

@@ -3,13 +3,18 @@ exclusions; and each bad input failing with the variable, the value and the rule
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from igor_gateway_seed import moved, role_settings, seed_cells, seed_exclusions
 
-from ansible_collections.otnet.ports.plugins.plugin_utils._errors import QueryError
-from ansible_collections.otnet.ports.plugins.plugin_utils._igor_plan import VARIABLES, build_plan, check_networks
+from ansible_collections.otnet.ports.plugins.plugin_utils._igor_gateway_plan import IgorPlanError, build_plan
+from ansible_collections.otnet.ports.plugins.plugin_utils._portrange import range_text
+from ansible_collections.otnet.ports.plugins.plugin_utils._settings import role_spec
+from ansible_collections.otnet.ports.plugins.plugin_utils._windows import check_remote_scope
 
 CELLS = seed_cells()
 SEED = seed_exclusions()
@@ -148,7 +153,7 @@ def test_networks_and_profiles_reach_every_rule_of_their_table(catalog):
     ],
 )
 def test_network_forms(given, expected):
-    assert check_networks(given, "igor_gateway_node_networks") == expected
+    assert check_remote_scope(given, "igor_gateway_node_networks") == expected
 
 
 def test_install_dir_moves_every_exclusion_and_the_program(catalog):
@@ -193,7 +198,8 @@ BAD_INPUTS = {
     ),
     "version not a version": ({"version": "latest"}, r"^igor_gateway_version: 'latest' is not a version"),
     "version as a YAML float": ({"version": 1.12}, r"^igor_gateway_version: 1\.12 is a number, not a version"),
-    "version missing": ({"version": None}, r"^igor_gateway_version: None is not a version"),
+    "version null": ({"version": None}, r"^igor_gateway_version: None is not a version"),
+    "version 1.20 unquoted": ({"version": 1.20}, r"^igor_gateway_version: 1\.2 is a number, not a version string"),
     "install dir relative": ({"install_dir": "Igor"}, r"^igor_gateway_install_dir: 'Igor' is not absolute"),
     "install dir wildcard": (
         {"install_dir": "C:\\Igor\\*"},
@@ -224,39 +230,69 @@ BAD_INPUTS = {
     ),
     "network with a scope id": (
         {"node_networks": ["fe80::1%3"]},
-        r"^igor_gateway_node_networks\[0\]: 'fe80::1%3' is not an IPv4/IPv6 address",
+        r"^igor_gateway_node_networks\[0\]: 'fe80::1%3' carries the IPv6 scope id",
     ),
     "network any mixed": ({"node_networks": ["Any", "LocalSubnet"]}, r"^igor_gateway_node_networks: .* mixes Any"),
     "network list empty": ({"node_networks": []}, r"^igor_gateway_node_networks: the list is empty"),
-    "network not a string": ({"node_networks": [10]}, r"^igor_gateway_node_networks\[0\]: 10 is not an IPv4"),
+    "network not a string": ({"node_networks": [10]}, r"^igor_gateway_node_networks\[0\]: '10' is not an IPv4"),
+    "networks a mapping": ({"node_networks": {"a": 1}}, r"^igor_gateway_node_networks: \{'a': 1\} is not a list"),
     "bms network malformed": (
         {"bms_networks": ["bms.example"]},
         r"^igor_gateway_bms_networks\[0\]: 'bms\.example' is not an IPv4/IPv6 address",
     ),
     "profile unknown": (
         {"firewall_profiles": ["domain", "dmz"]},
-        r"^igor_gateway_firewall_profiles\[1\]: unknown firewall profile 'dmz'.*; known: domain, private, public",
+        r"^igor_gateway_firewall_profiles\[1\]: 'dmz' is not one of domain, private, public$",
     ),
     "profiles empty": ({"firewall_profiles": []}, r"^igor_gateway_firewall_profiles: the list is empty"),
-    "state unknown": ({"state": "gone"}, r"^igor_gateway_state: unknown state 'gone'; known: absent, present"),
+    "state unknown": ({"state": "gone"}, r"^igor_gateway_state: 'gone' is not one of present, absent$"),
     "bool malformed": ({"bacnet": "maybe"}, r"^igor_gateway_bacnet: 'maybe' is not a boolean"),
-    "bool unset": ({"av_exclusions": None}, r"^igor_gateway_av_exclusions: None is not a boolean"),
-    "variable unknown": ({"igor_gateway_bacnett": True}, r"^unknown igor_gateway variable 'igor_gateway_bacnett'"),
+    "bool unset": ({"av_exclusions": None}, r"^igor_gateway_av_exclusions: None \(null\) is not a boolean"),
+    "variable unknown": (
+        {"igor_gateway_bacnett": True},
+        r"^igor_gateway_bacnett: not a variable of the igor_gateway role \(did you mean igor_gateway_bacnet\?\); "
+        r"known: igor_gateway_version, ",
+    ),
 }
 
 
 @pytest.mark.parametrize(("overrides", "message"), BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
 def test_bad_input_names_the_variable_the_value_and_the_rule(catalog, overrides, message):
-    with pytest.raises(QueryError, match=message):
+    with pytest.raises(IgorPlanError) as error:
         plan(catalog, **overrides)
+    assert re.search(message, str(error.value)), str(error.value)
 
 
-def test_a_missing_variable_is_named(catalog):
-    values = settings()
-    del values["igor_gateway_exclusive"]
-    with pytest.raises(QueryError, match=r"^igor_gateway_exclusive is missing"):
-        build_plan(catalog, values)
+def test_every_problem_is_reported_at_once(catalog):
+    """The planner collects every problem of a host, as the opto22_segment planner does (issue 9)."""
+    with pytest.raises(IgorPlanError) as error:
+        plan(catalog, version="1.11.0", node_networks=["10.0.0.300/24"], firewall_profiles=["dmz"], bacnet="maybe")
+    text = str(error.value)
+    assert text.startswith("4 problems in the igor_gateway settings:\n")
+    for name in ("igor_gateway_version", "igor_gateway_node_networks[0]", "igor_gateway_firewall_profiles[0]",
+                 "igor_gateway_bacnet"):  # fmt: skip
+        assert f"\n  - {name}: " in text
 
 
-def test_the_plan_takes_exactly_the_role_variables():
-    assert set(settings()) == set(VARIABLES)
+def test_unset_variables_take_the_specs_defaults(catalog):
+    spec = role_spec("igor_gateway")
+    given = {"igor_gateway_version": "1.12.1"}
+    assert build_plan(catalog, given) == build_plan(catalog, {**spec.defaults(), **given})
+
+
+def test_the_role_hands_every_variable_to_the_planner():
+    role = Path(__file__).resolve().parents[4] / "roles" / "igor_gateway"
+    handed = yaml.safe_load((role / "vars" / "main.yml").read_text())["__igor_gateway_settings"]
+    assert list(handed) == role_spec("igor_gateway").names
+    assert all(value == f"{{{{ {name} }}}}" for name, value in handed.items())
+
+
+def test_each_rule_carries_its_service_and_port_span(catalog):
+    """Contract 3: service, start and end as data, besides the port text win_firewall_rule takes."""
+    rules = plan(catalog, **EVERYTHING)["rules"]
+    known = {r["service"] for r in catalog.select(vendor="igor")}
+    for rule in rules:
+        assert rule["service"] in known
+        assert isinstance(rule["start"], int)
+        assert isinstance(rule["end"], int)
+        assert rule.get("localport", rule.get("remoteport")) == range_text(rule["start"], rule["end"])

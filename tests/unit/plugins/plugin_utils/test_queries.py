@@ -135,6 +135,23 @@ def test_igor_version_floor_per_table(catalog, table, floor):
         igor_records(catalog, [table], version=below)
 
 
+@pytest.mark.parametrize(
+    "version",
+    [
+        pytest.param(1.2, id="unquoted 1.20, read as 1.2"),
+        pytest.param(1.12, id="unquoted 1.12, above no floor it can name"),
+        pytest.param(3.0, id="unquoted 3.0, read as 3.0 but still a number"),
+    ],
+)
+def test_igor_version_as_a_yaml_float_says_quote_it(catalog, version):
+    """The one message for a float version, whoever asks (lookup option, planner variable)."""
+    expected = f"version: {version!r} is a number, not a version string; YAML reads 1.20 as the number 1.2; quote it"
+    for tables in (["gateway"], ["bacnet"]):
+        with pytest.raises(QueryError) as error:
+            igor_records(catalog, tables, version=version)
+        assert str(error.value) == expected
+
+
 def test_igor_direction_and_protocol(catalog):
     records = igor_records(catalog, ["gateway"], direction="outgoing", protocol="tcp")
     assert {r["direction"] for r in records} == {"outgoing"}

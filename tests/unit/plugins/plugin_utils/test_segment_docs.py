@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._nft_render import render_nft
-from ansible_collections.otnet.ports.plugins.plugin_utils._segment import PREFIX, plan_segment
+from ansible_collections.otnet.ports.plugins.plugin_utils._opto22_segment_plan import plan_segment
 
 GUIDE = Path(__file__).resolve().parents[4] / "docs" / "opto22_segment.md"
 
@@ -23,8 +23,7 @@ def block(name: str, language: str) -> str:
 
 def test_the_guide_shows_what_its_example_renders_to(catalog):
     example = yaml.safe_load(block("example", "yaml"))
-    settings = {key.removeprefix(PREFIX): value for key, value in example.items()}
-    rendered = render_nft(plan_segment(catalog, settings)).text
+    rendered = render_nft(plan_segment(catalog, example)).text
     assert block("rendered", "nft") == rendered, (
         "docs/opto22_segment.md is out of date: replace its 'rendered' block with the file the renderer makes now"
     )

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from netns import needs_netns, throwaway_netns
 from segment_site import render, seed_ports, with_change
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._nft_render import rev_comment
-from ansible_collections.otnet.ports.plugins.plugin_utils._segment import TABLE
+from ansible_collections.otnet.ports.plugins.plugin_utils._opto22_segment_plan import TABLE
 
 ROLE = Path(__file__).resolve().parents[4] / "roles" / "opto22_segment"
 HELPER = ROLE / "files" / "otnet-opto22-segment.sh"
@@ -27,24 +28,16 @@ ADMIN_TABLE = (
     "\t\tcounter\n\t}\n}\n"
 )
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("ip"),
-    reason="needs root, nft and ip (a throwaway network namespace)",
-)
+pytestmark = [
+    pytest.mark.netns,
+    needs_netns,
+]
 
 
 @pytest.fixture
 def netns():
-    name = f"otseg-ut-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
+    with throwaway_netns(f"otseg-ut-{uuid.uuid4().hex[:8]}") as name:
         yield name
-    finally:
-        for pid in subprocess.run(
-            ["ip", "netns", "pids", name], capture_output=True, text=True, check=False
-        ).stdout.split():
-            end_timer(int(pid))  # a helper timer a failed test left behind
-        subprocess.run(["ip", "netns", "del", name], check=True)
 
 
 def end_timer(pid: int) -> None:
@@ -91,7 +84,7 @@ def test_worked_example_passes_nft_check(catalog, netns):
 
 def test_ipv6_overlaps_and_chart_ports_pass_nft_check(catalog, netns):
     settings = with_change("controllers", ["10.10.1.11", "2001:db8:10::/64"])
-    settings["conduits"].append(
+    settings["opto22_segment_conduits"].append(
         {
             "name": "historian",
             "sources": ["10.20.1.5", "2001:db8:20::5"],
@@ -99,8 +92,10 @@ def test_ipv6_overlaps_and_chart_ports_pass_nft_check(catalog, netns):
             "ports": [{"start": 22004, "end": 22005, "protocol": "tcp"}],
         }
     )
-    settings["conduits"][0]["sources"].append("2001:db8:20::/64")
-    settings["outbound"].append({"name": "mail", "destinations": ["2001:db8:30::25"], "services": ["smtp"]})
+    settings["opto22_segment_conduits"][0]["sources"].append("2001:db8:20::/64")
+    settings["opto22_segment_outbound"].append(
+        {"name": "mail", "destinations": ["2001:db8:30::25"], "services": ["smtp"]}
+    )
     result = nft(netns, "-c", "-f", "-", stdin=render(catalog, settings).text, check=False)
     assert result.returncode == 0, result.stderr
 
@@ -178,6 +173,10 @@ def load_with_helper(netns, paths, text: str, timeout: str, check: bool = True) 
     return helper(netns, "load", paths["state"], TABLE, paths["rules"], timeout, stdin=text, check=check)
 
 
+def restore_with_helper(netns, paths, text: str, check: bool = True) -> subprocess.CompletedProcess:
+    return helper(netns, "restore", paths["state"], paths["rules"], stdin=text, check=check)
+
+
 def confirmed_load(netns, paths, text: str) -> None:
     load_with_helper(netns, paths, text, "30")
     helper(netns, "confirm", paths["state"], TABLE)
@@ -185,6 +184,11 @@ def confirmed_load(netns, paths, text: str) -> None:
 
 def state_file(paths, name: str) -> Path:
     return Path(paths["state"], name)
+
+
+def state_line(result: subprocess.CompletedProcess) -> str:
+    """The helper's machine-readable last word: which rules are in effect."""
+    return [line for line in result.stdout.splitlines() if line.startswith("state=")][-1]
 
 
 def wait_until(predicate, seconds: float) -> bool:
@@ -198,16 +202,24 @@ def wait_until(predicate, seconds: float) -> bool:
 
 def test_confirmed_load_keeps_the_new_rules(catalog, netns, paths):
     text = render(catalog).text
-    assert "unless confirmed" in load_with_helper(netns, paths, text, "30").stdout
+    loaded = load_with_helper(netns, paths, text, "30")
+    assert "unless confirmed" in loaded.stdout
+    assert state_line(loaded) == "state=new"
+    assert os.readlink(state_file(paths, "boot")) == "previous.nft"  # a boot before the confirmation: previous rules
     pid = int(state_file(paths, "timer.pid").read_text())
     assert Path(paths["rules"]).read_text() == text
     assert oct(Path(paths["rules"]).stat().st_mode & 0o777) == "0o600"
-    assert "confirmed" in helper(netns, "confirm", paths["state"], TABLE).stdout
+    confirmed = helper(netns, "confirm", paths["state"], TABLE)
+    assert "confirmed" in confirmed.stdout
+    assert state_line(confirmed) == "state=new"
+    assert os.readlink(state_file(paths, "boot")) == paths["rules"]
+    assert not state_file(paths, "pending").exists()
     assert wait_until(lambda: not group_alive(pid), 5), "the timer's process group was not stopped"
     applied = state_file(paths, "applied.nft").read_text()
     assert applied.strip() == nft(netns, "-s", "list", "table", "inet", TABLE).stdout.strip()
-    assert not state_file(paths, "rollback.nft").exists()
-    assert "nothing to restore" in helper(netns, "restore", paths["state"], paths["rules"], check=False).stderr
+    again = restore_with_helper(netns, paths, text)
+    assert "nothing to restore: the new rules were confirmed" in again.stdout
+    assert state_line(again) == "state=new"
 
 
 def test_rules_that_fail_nft_check_change_nothing(catalog, netns, paths):
@@ -218,6 +230,7 @@ def test_rules_that_fail_nft_check_change_nothing(catalog, netns, paths):
     result = load_with_helper(netns, paths, broken, "30", check=False)
     assert result.returncode == 1
     assert "do not pass nft -c; nothing was changed" in result.stderr
+    assert state_line(result) == "state=previous"
     assert ruleset(netns) == before
     assert Path(paths["rules"]).read_text() == file_before
     assert not state_file(paths, "timer.pid").exists()
@@ -240,6 +253,8 @@ def test_unconfirmed_load_is_rolled_back_by_the_host(catalog, netns, paths):
     late = helper(netns, "confirm", paths["state"], TABLE, check=False)
     assert late.returncode == 3
     assert "too late: the previous rules were restored at" in late.stderr
+    assert state_line(late) == "state=previous"
+    assert ruleset(netns) == before
 
 
 def test_rollback_of_a_first_load_removes_table_and_file(catalog, netns, paths):
@@ -250,32 +265,43 @@ def test_rollback_of_a_first_load_removes_table_and_file(catalog, netns, paths):
     assert not Path(paths["rules"]).exists()
 
 
-def test_restore_rolls_back_at_once_and_only_once(catalog, netns, paths):
+def test_restore_rolls_back_at_once_and_again_harmlessly(catalog, netns, paths):
     first = render(catalog).text
     confirmed_load(netns, paths, first)
     before = ruleset(netns)
-    load_with_helper(netns, paths, render(catalog, with_change("log_drops", False)).text, "30")
+    second = render(catalog, with_change("log_drops", False)).text
+    load_with_helper(netns, paths, second, "30")
     pid = int(state_file(paths, "timer.pid").read_text())
-    assert "restored the previous rules" in helper(netns, "restore", paths["state"], paths["rules"]).stdout
+    restored = restore_with_helper(netns, paths, second)
+    assert "restored the previous rules" in restored.stdout
+    assert state_line(restored) == "state=previous"
     assert ruleset(netns) == before
     assert Path(paths["rules"]).read_text() == first
     assert wait_until(lambda: not group_alive(pid), 5), "the timer's process group was not stopped"
-    assert "nothing to restore" in helper(netns, "restore", paths["state"], paths["rules"]).stdout
+    again = restore_with_helper(netns, paths, second)
+    assert "the previous rules are in effect (chosen earlier, loaded again)" in again.stdout
+    assert state_line(again) == "state=previous"
+    assert ruleset(netns) == before
     assert helper(netns, "confirm", paths["state"], TABLE, check=False).returncode == 3
 
 
-def test_without_a_timeout_the_load_is_recorded_at_once(catalog, netns, paths):
+def test_without_a_timeout_the_load_is_chosen_and_recorded_at_once(catalog, netns, paths):
     first = render(catalog).text
-    assert "no confirm timeout" in load_with_helper(netns, paths, first, "0").stdout
+    loaded = load_with_helper(netns, paths, first, "0")
+    assert "no confirm timeout" in loaded.stdout
+    assert state_line(loaded) == "state=new"
     assert not state_file(paths, "timer.pid").exists()
+    assert os.readlink(state_file(paths, "boot")) == paths["rules"]
     assert (
         state_file(paths, "applied.nft").read_text().strip()
         == nft(netns, "-s", "list", "table", "inet", TABLE).stdout.strip()
     )
-    before = ruleset(netns)
-    load_with_helper(netns, paths, render(catalog, with_change("log_drops", False)).text, "0")
-    assert "restored the previous rules" in helper(netns, "restore", paths["state"], paths["rules"]).stdout
-    assert ruleset(netns) == before
+    second = render(catalog, with_change("log_drops", False)).text
+    load_with_helper(netns, paths, second, "0")
+    after = ruleset(netns)
+    restored = restore_with_helper(netns, paths, second)
+    assert state_line(restored) == "state=new"  # nothing waited for a confirmation: nothing to roll back
+    assert ruleset(netns) == after
 
 
 def test_a_second_load_is_refused_while_one_is_pending(catalog, netns, paths):
@@ -284,26 +310,117 @@ def test_a_second_load_is_refused_while_one_is_pending(catalog, netns, paths):
     second = load_with_helper(netns, paths, text, "30", check=False)
     assert second.returncode == 1
     assert "still waiting for its confirmation" in second.stderr
+    assert state_line(second) == "state=previous"
     helper(netns, "disarm", paths["state"])
     load_with_helper(netns, paths, text, "30")
     helper(netns, "disarm", paths["state"])
 
 
+def test_a_load_interrupted_earlier_is_rolled_back_before_the_next_one(catalog, netns, paths):
+    first = render(catalog).text
+    confirmed_load(netns, paths, first)
+    before = ruleset(netns)
+    second = render(catalog, with_change("log_drops", False)).text
+    load_with_helper(netns, paths, second, "30")
+    end_timer(int(state_file(paths, "timer.pid").read_text()))  # the timer is gone: killed, or a reboot
+    snapshot = state_file(paths, "previous.nft").read_text()
+    load_with_helper(netns, paths, first, "30")
+    # The interrupted load was rolled back first, so the rules saved for this one are the confirmed ones.
+    assert state_file(paths, "previous.nft").read_text() == snapshot
+    restore_with_helper(netns, paths, first)
+    assert ruleset(netns) == before
+
+
+# Each hostile value refused by the helper itself, before anything changes (defence in depth: the planner refuses
+# them first, naming the variable).
+HOSTILE_LOADS = {
+    "rules file inside the state directory": ("{state}", "{state}/rollback.sh", "30", "inside it"),
+    "rules file is the state directory": ("{state}", "{state}", "30", "is the state directory"),
+    "state directory inside the rules path": ("{rules}/state", "{rules}", "30", "inside the rules file path"),
+    "timeout with 21 digits": ("{state}", "{rules}", "100000000000000000000", "must be 0 to 3600 seconds"),
+    "timeout above an hour": ("{state}", "{rules}", "3601", "must be 0 to 3600 seconds"),
+    "timeout with a leading zero": ("{state}", "{rules}", "0060", "must be 0 to 3600 seconds"),
+    "negative timeout": ("{state}", "{rules}", "-1", "must be 0 to 3600 seconds"),
+    "rules path with a newline": ("{state}", "{rules}\nExecStartPre=/bin/true", "30", "has characters other than"),
+    "rules path with a systemd specifier": ("{state}", "{rules}%h", "30", "has characters other than"),
+    "state directory with a variable": ("{state}$HOME", "{rules}", "30", "has characters other than"),
+    "rules path with a quote": ("{state}", '{rules}"x', "30", "has characters other than"),
+    "rules path with a space": ("{state}", "{rules} x", "30", "has characters other than"),
+    "relative state directory": ("state", "{rules}", "30", "must be an absolute path"),
+    "state directory with ..": ("{state}/../x", "{rules}", "30", "is not a plain path"),
+    "state directory /": ("/", "{rules}", "30", "is not a plain path"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_LOADS, ids=list(HOSTILE_LOADS))
+def test_the_helper_refuses_hostile_settings(case, catalog, netns, paths):
+    state_dir, rules, timeout, message = (value.format(**paths) for value in HOSTILE_LOADS[case])
+    result = helper(netns, "load", state_dir, TABLE, rules, timeout, stdin=render(catalog).text, check=False)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert ruleset(netns) == ""
+    assert not Path(paths["state"]).exists()
+    assert not Path(paths["rules"]).parent.exists()
+
+
+def test_the_helper_refuses_a_table_name_that_is_not_an_nft_identifier(catalog, netns, paths):
+    result = helper(netns, "confirm", paths["state"], "x; flush ruleset", check=False)
+    assert result.returncode == 1
+    assert "NAME must be an nft table name" in result.stderr
+
+
+# ---- removing it (state absent) --------------------------------------------------------------------------
+
+
+def test_purge_removes_only_the_role_files_by_name(catalog, netns, paths):
+    confirmed_load(netns, paths, render(catalog).text)
+    load_with_helper(netns, paths, render(catalog, with_change("log_drops", False)).text, "30")
+    helper(netns, "disarm", paths["state"])
+    stranger = state_file(paths, "notes.txt")
+    stranger.write_text("the admin's own file\n")
+    neighbour = Path(paths["rules"]).with_name("other.nft")
+    neighbour.write_text("not the role's\n")
+    dry = helper(netns, "purge", paths["state"], paths["rules"], "check")
+    assert f"removed {paths['rules']}" in dry.stdout
+    assert Path(paths["rules"]).exists()  # check mode changes nothing
+    assert state_file(paths, "boot").is_symlink()
+    purged = helper(netns, "purge", paths["state"], paths["rules"])
+    assert f"removed {paths['state']}/rollback.sh" in purged.stdout
+    assert f"kept {paths['state']}: it holds files the role did not write" in purged.stdout
+    assert sorted(p.name for p in Path(paths["state"]).iterdir()) == ["notes.txt"]
+    assert not Path(paths["rules"]).exists()
+    assert neighbour.read_text() == "not the role's\n"
+    stranger.unlink()
+    again = helper(netns, "purge", paths["state"], paths["rules"])
+    assert again.stdout.splitlines() == [f"removed {paths['state']}"]
+    assert not Path(paths["state"]).exists()
+    assert helper(netns, "purge", paths["state"], paths["rules"]).stdout == ""  # nothing left: no change
+
+
+def test_purge_never_descends_into_a_directory(netns, paths):
+    Path(paths["state"], "boot").mkdir(parents=True)  # a directory where the role keeps a link
+    result = helper(netns, "purge", paths["state"], paths["rules"], check=False)
+    assert result.returncode == 1
+    assert "is a directory" in result.stderr
+    assert Path(paths["state"], "boot").is_dir()
+
+
 # ---- the boot-time unit ----------------------------------------------------------------------------------
 
 
-def boot_command(paths) -> list[str]:
-    """The unit's ExecStart, rendered from the role's template, as an argv (systemd's $$ is a literal $)."""
+def render_unit(state_dir: str, nft_path: str | None = None) -> str:
     template = jinja2.Template((ROLE / "templates" / "otnet-opto22-segment.service.j2").read_text())
-    unit = template.render(
+    return template.render(
         ansible_managed="test",
-        __opto22_segment_table=TABLE,
-        __opto22_segment_nft=shutil.which("nft"),
-        opto22_segment_state_dir=paths["state"],
-        opto22_segment_rules_path=paths["rules"],
+        __opto22_segment_nft=nft_path or shutil.which("nft"),
+        __opto22_segment_plan={"table": TABLE, "paths": {"state_dir": state_dir}},
     )
-    (line,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
-    return shlex.split(line.removeprefix("ExecStart=").replace("$$", "$"))
+
+
+def boot_command(paths) -> list[str]:
+    """The unit's ExecStart, rendered from the role's template, as an argv (systemd's $$ and %% are $ and %)."""
+    (line,) = [line for line in render_unit(paths["state"]).splitlines() if line.startswith("ExecStart=")]
+    return [word.replace("$$", "$").replace("%%", "%") for word in shlex.split(line.removeprefix("ExecStart="))]
 
 
 def boot(netns: str, paths) -> None:
@@ -320,7 +437,7 @@ def test_boot_loads_the_rules_file(catalog, netns, paths):
     assert ruleset(netns) == before
 
 
-def test_boot_inside_the_confirm_window_restores_the_previous_rules(catalog, netns, paths):
+def test_boot_inside_the_confirm_window_loads_the_previous_rules(catalog, netns, paths):
     first = render(catalog).text
     confirmed_load(netns, paths, first)
     before = ruleset(netns)
@@ -329,6 +446,31 @@ def test_boot_inside_the_confirm_window_restores_the_previous_rules(catalog, net
     end_timer(timer)  # the reboot ends the timer too
     boot(netns, paths)
     assert ruleset(netns) == before
+    late = helper(netns, "confirm", paths["state"], TABLE, check=False)  # the role, reconnected after the reboot
+    assert late.returncode == 3
+    assert "the rollback timer is gone" in late.stderr
     assert Path(paths["rules"]).read_text() == first
-    boot(netns, paths)  # and the next boot loads that restored file
+    boot(netns, paths)  # and the next boot loads the same
     assert ruleset(netns) == before
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+@pytest.mark.parametrize(
+    "state_dir",
+    ["/var/lib/otnet/opto22-segment", "/var/lib/otnet/a%h$HOME", '/var/lib/otnet/q"uote\\x'],
+    ids=["default", "specifier and variable", "quote and backslash"],
+)
+def test_the_unit_passes_systemd_analyze_verify(state_dir, tmp_path):
+    """The rendered unit is valid for systemd; values that systemd would expand are escaped (the planner and the
+    helper refuse them before, this is the second line of defence)."""
+    unit = tmp_path / "otnet-opto22-segment.service"
+    unit.write_text(render_unit(state_dir, "/bin/true"))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True, check=False
+    )
+    problems = [line for line in (result.stdout + result.stderr).splitlines() if str(unit) in line]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not problems, problems
+    (line,) = [line for line in unit.read_text().splitlines() if line.startswith("ExecStart=")]
+    assert "%h" not in line.replace("%%", "")
+    assert "$HOME" not in line.replace("$$", "")

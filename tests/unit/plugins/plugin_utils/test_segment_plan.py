@@ -11,7 +11,13 @@ import pytest
 from seedrows import igor_rows
 from segment_site import DELETE, MGMT_CONNECTION, seed_ports, site, with_change
 
-from ansible_collections.otnet.ports.plugins.plugin_utils._segment import SegmentError, plan_segment
+from ansible_collections.otnet.ports.plugins.plugin_utils._opto22_segment_plan import SegmentError, plan_segment
+from ansible_collections.otnet.ports.plugins.plugin_utils._settings import role_spec
+
+
+@pytest.fixture
+def segment_spec():
+    return role_spec("opto22_segment")
 
 
 def plan(catalog, settings=None, connection=MGMT_CONNECTION):
@@ -133,7 +139,11 @@ def test_chart_logic_range_is_admitted(catalog):
 
 def test_overlapping_conduits_share_elements_without_overlap(catalog):
     settings = with_change(
-        "conduits", [*site()["conduits"], {"name": "historian", "sources": ["10.20.1.5"], "services": ["modbus_tcp"]}]
+        "conduits",
+        [
+            *site()["opto22_segment_conduits"],
+            {"name": "historian", "sources": ["10.20.1.5"], "services": ["modbus_tcp"]},
+        ],
     )
     elements = plan(catalog, settings)["elements"]["conduits_v4"]
     modbus = min(seed_ports("Modbus/TCP"))
@@ -171,9 +181,13 @@ BAD = {
     "service not a string": (
         "conduits[1].services[1]",
         502,
-        r"conduits\[1\]\.services\[1\]: 502 is not a catalog service key",
+        r"conduits\[1\]\.services\[1\]: 502 is not a service entry; give a catalog service key",
     ),
-    "services not a list": ("conduits[0].services", "modbus_tcp", r"conduits\[0\]\.services: expected a list"),
+    "services a mapping": (
+        "conduits[0].services",
+        {"modbus_tcp": True},
+        r"^opto22_segment_conduits\[0\]\.services: \{'modbus_tcp': True\} is not a list",
+    ),
     "bad CIDR": (
         "conduits[1].sources[0]",
         "10.20.2.0/33",
@@ -190,7 +204,11 @@ BAD = {
         [],
         r"^opto22_segment_conduits\[2\]\.sources: empty; .* needs at least one",
     ),
-    "missing sources": ("conduits[2].sources", DELETE, r"conduits\[2\]\.sources: expected a list of addresses"),
+    "missing sources": (
+        "conduits[2].sources",
+        DELETE,
+        r"^opto22_segment_conduits\[2\]\.sources: missing; it is required",
+    ),
     "empty destinations": ("outbound[0].destinations", [], r"outbound\[0\]\.destinations: empty"),
     "empty controllers": ("controllers", [], r"^opto22_segment_controllers: empty; the controller zone needs"),
     "controllers everything": (
@@ -229,12 +247,27 @@ BAD = {
     "extra port without protocol": (
         "conduits[0].ports",
         [{"port": 49200}],
-        r"ports\[0\]\.protocol: None is not a protocol",
+        r"conduits\[0\]\.ports\[0\]\.protocol: missing; it is required",
+    ),
+    "extra port protocol sctp": (
+        "conduits[0].ports",
+        [{"port": 49200, "protocol": "sctp"}],
+        r"conduits\[0\]\.ports\[0\]\.protocol: 'sctp' is not one of tcp, udp",
     ),
     "extra port with a typo": (
         "conduits[0].ports",
         [{"prot": 49200, "protocol": "tcp"}],
-        r"ports\[0\]: unknown keys prot; allowed: port, start, end, protocol",
+        r"conduits\[0\]\.ports\[0\]: unknown key 'prot'; allowed: port, start, end, protocol",
+    ),
+    "extra port both port and range": (
+        "conduits[0].ports",
+        [{"port": 49200, "start": 1, "end": 65535, "protocol": "tcp"}],
+        r"conduits\[0\]\.ports\[0\]: .* gives both 'port' and 'start' and 'end'",
+    ),
+    "extra port not a number": (
+        "conduits[0].ports",
+        [{"port": "fifty", "protocol": "tcp"}],
+        r"conduits\[0\]\.ports\[0\]\.port: 'fifty' is not an integer",
     ),
     "name with a quote": (
         "conduits[0].name",
@@ -243,8 +276,13 @@ BAD = {
     ),
     "name with a newline": ("conduits[0].name", "scada\nflush ruleset", r"contains characters that could break"),
     "name with a space": ("outbound[0].name", "snmp traps", r"outbound\[0\]\.name: 'snmp traps' contains characters"),
-    "name too long": ("conduits[0].name", "x" * 49, r"contains characters that could break the nft file"),
-    "missing name": ("conduits[0].name", DELETE, r"conduits\[0\]\.name: missing"),
+    "name 49 characters": (
+        "conduits[0].name",
+        "x" * 49,
+        r"^opto22_segment_conduits\[0\]\.name: 'x{48}'\.\.\. is 49 characters long; names have at most 48$",
+    ),
+    "name starting with a dot": ("conduits[0].name", ".scada", r"'\.scada' contains characters that could break"),
+    "missing name": ("conduits[0].name", DELETE, r"^opto22_segment_conduits\[0\]\.name: missing; it is required"),
     "duplicate name": (
         "conduits[1].name",
         "scada",
@@ -253,14 +291,20 @@ BAD = {
     "unknown conduit key": (
         "conduits[0].service",
         ["snmp"],
-        r"conduits\[0\]: unknown keys service; allowed: name, sources",
+        r"conduits\[0\]: unknown key 'service'; allowed: name, sources, services, ports",
     ),
-    "conduits not a list": ("conduits", {"name": "scada"}, r"^opto22_segment_conduits: expected a list"),
+    "conduits not a list": (
+        "conduits",
+        {"name": "scada"},
+        r"^opto22_segment_conduits: \{'name': 'scada'\} is not a list",
+    ),
     "management without sources": ("management.sources", [], r"^opto22_segment_management\.sources: empty"),
-    "management port out of range": ("management.port", 65536, r"management\.port: 65536 is out of range"),
+    "management port 65536": ("management.port", 65536, r"management\.port: 65536 is not a port a service can listen"),
     "management port zero": ("management.port", 0, r"management\.port: 0 is not a port"),
+    "management port text": ("management.port", "ssh", r"^opto22_segment_management\.port: 'ssh' is not an integer"),
     "bad log rate": ("log_rate", "10 per minute", r"log_rate: '10 per minute' is not an nft rate"),
-    "log_drops not a bool": ("log_drops", "yes", r"log_drops: 'yes' is not a boolean"),
+    "log_drops maybe": ("log_drops", "maybe", r"^opto22_segment_log_drops: 'maybe' is not a boolean"),
+    "state presnt": ("state", "presnt", r"^opto22_segment_state: 'presnt' is not one of present, absent"),
 }
 
 
@@ -273,8 +317,8 @@ def test_each_rule_is_refused_naming_the_variable_value_and_rule(catalog, path, 
 
 def test_every_problem_is_reported_at_once(catalog):
     settings = with_change("conduits[0].services", ["modbus", "snmp"])
-    settings["conduits"][1]["sources"] = ["10.20.2.0/33"]
-    settings["controllers"] = []
+    settings["opto22_segment_conduits"][1]["sources"] = ["10.20.2.0/33"]
+    settings["opto22_segment_controllers"] = []
     with pytest.raises(SegmentError) as error:
         plan(catalog, settings)
     text = str(error.value)
@@ -283,17 +327,15 @@ def test_every_problem_is_reported_at_once(catalog):
         assert part in text
 
 
-def test_unknown_setting_is_refused(catalog):
-    settings = {**site(), "conduit": []}
-    with pytest.raises(
-        SegmentError, match=r"unknown settings opto22_segment_conduit; known: opto22_segment_controllers"
-    ):
+def test_unknown_setting_is_refused_listing_the_spec(catalog, segment_spec):
+    settings = {**site(), "opto22_segment_conduit": []}
+    with pytest.raises(SegmentError) as error:
         plan(catalog, settings)
-
-
-def test_custom_prefix_in_messages(catalog):
-    with pytest.raises(SegmentError, match=r"^site_conduits\[0\]\.services\[0\]"):
-        plan_segment(catalog, with_change("conduits[0].services[0]", "modbus"), prefix="site_")
+    text = str(error.value)
+    assert text.startswith(
+        "opto22_segment_conduit: not a variable of the opto22_segment role (did you mean opto22_segment_conduits?)"
+    )
+    assert text.endswith(f"known: {', '.join(segment_spec.options)}")
 
 
 # ---- the management path ----------------------------------------------------------------------------
@@ -327,7 +369,7 @@ def test_ipv6_management_connection(catalog):
 
 def test_escape_hatch_allows_a_lockout(catalog):
     settings = with_change("management.sources", ["10.254.9.0/24"])
-    settings["allow_management_lockout"] = True
+    settings["opto22_segment_allow_management_lockout"] = True
     result = plan(catalog, settings)
     assert result["management"]["lockout_allowed"] is True
     assert result["management"]["sources"]["ipv4"] == ["10.254.9.0/24"]

@@ -133,7 +133,7 @@ def test_chart_port_conduit(catalog):
 
 def test_ipv6_conduit_and_outbound(catalog):
     settings = with_change("conduits[0].sources", ["2001:db8:20::/64"])
-    settings["outbound"][0]["destinations"] = ["2001:db8:30::10"]
+    settings["opto22_segment_outbound"][0]["destinations"] = ["2001:db8:30::10"]
     text = render(catalog, settings).text
     modbus = min(seed_ports("Modbus/TCP"))
     traps = min(seed_ports("SNMP traps"))

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from ansible.plugins.action import ActionBase
 
-# The name of a rule in the Igor Gateway group that no plan has: the group read reports it, so exclusive runs
-# must remove it and other runs must leave it.
-STALE_RULE = "Igor Gateway - Retired (TCP-In)"
+# What the role's read (firewall_group_rules.ps1) returns on a host that has the rules of a BACnet plan plus one rule
+# of the group that no plan has ("Igor Gateway - Retired (TCP-In)"): the unit tests' recorded fixture, in the
+# script's documented shape (tests/unit/fixtures/igor_cmdlets/README.md). Exclusive runs must remove the rules of
+# the group their plan lacks, other runs must leave them; no rule outside the group shares a planned name.
+RECORDING = Path("tests", "unit", "fixtures", "igor_cmdlets", "stale_rule.json")
+
+
+def recorded_read() -> dict[str, Any]:
+    """The recorded result, from the checkout molecule runs in (MOLECULE_PROJECT_DIRECTORY, else this file's)."""
+    root = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or Path(__file__).resolve().parents[9]
+    return json.loads((Path(root) / RECORDING).read_text(encoding="utf-8"))
 
 
 def record(action: ActionBase, module: str, task_vars: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
@@ -33,8 +42,8 @@ class ActionModule(ActionBase):
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         parameters = self._task.args.get("parameters", {})
-        if "Group" in parameters:  # the read of the firewall group
-            result = {"changed": False, "result": {"in_group": [*parameters["Names"], STALE_RULE], "outside": []}}
+        if "Group" in parameters:  # the read of the firewall group and the Defender exclusions
+            result = {"changed": False, "result": recorded_read()}
         else:
             result = {"changed": True, "result": {"state": parameters.get("State")}}
         return record(self, "ansible.windows.win_powershell", task_vars or {}, result)

@@ -8,40 +8,27 @@ remote-address scope and, where the document ties a table to one service, the pr
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ansible.module_utils.parsing.convert_bool import boolean
-
-from ._addresses import parse_network
 from ._catalog import Catalog
-from ._errors import CatalogError, QueryError, unknown_name
+from ._errors import CatalogError, PortsError
 from ._portrange import merge, range_text
 from ._queries import EXCLUSION_KINDS, check_igor_version, exclusion_entries, igor_records
-from ._windows import check_install_dir
+from ._settings import Problems, SettingsError, check_settings, role_spec
+from ._windows import check_install_dir, check_remote_scope
 
 ROLE = "otnet.ports.igor_gateway"
+SPEC_ROLE = "igor_gateway"
 GROUP = "Igor Gateway (otnet.ports)"
-VARIABLES = (
-    "igor_gateway_version",
-    "igor_gateway_bacnet",
-    "igor_gateway_install_dir",
-    "igor_gateway_node_networks",
-    "igor_gateway_bms_networks",
-    "igor_gateway_firewall_profiles",
-    "igor_gateway_outbound_rules",
-    "igor_gateway_av_exclusions",
-    "igor_gateway_state",
-    "igor_gateway_exclusive",
-)
-PROFILES = ("domain", "private", "public")
-STATES = ("present", "absent")
-ANY = "any"
-# The tokens INetFwRule.RemoteAddresses accepts besides addresses, in the spelling Windows shows.
-ADDRESS_KEYWORDS = ("LocalSubnet", "DNS", "DHCP", "WINS", "DefaultGateway")
-_ANY_SPELLINGS = ("any", "*")
+PROFILES = ("domain", "private", "public")  # Windows' order; the spec's choices say which are valid
+# What each rule carries as data besides the win_firewall_rule options: the catalog service and its port span.
+DATA_FIELDS = ("service", "start", "end")
+
+
+class IgorPlanError(SettingsError):
+    """The igor_gateway settings break one or more rules; the message lists every problem."""
 
 
 @dataclass(frozen=True)
@@ -92,11 +79,11 @@ class Settings:
 
 def build_plan(catalog: Catalog, values: Any) -> dict[str, Any]:
     """``igor_gateway_plan``: the checked variables turned into firewall rules and exclusions (data only)."""
-    settings = check_settings(catalog, values)
+    settings = check_role_settings(catalog, values)
     exclusions = exclusion_entries(catalog, (), settings.install_dir)
     rules = [rule for key in settings.tables for rule in table_rules(catalog, RULE_TABLES[key], settings, exclusions)]
     _check_unique_names(rules)
-    return {
+    plan = {
         "state": settings.state,
         "group": GROUP,
         "exclusive": settings.exclusive,
@@ -106,34 +93,52 @@ def build_plan(catalog: Catalog, values: Any) -> dict[str, Any]:
             for kind, entry in EXCLUSION_KINDS.items()
         },
     }
+    return {**plan, "text": rules_text(plan) + exclusions_text(plan)}
 
 
-def check_settings(catalog: Catalog, values: Any) -> Settings:
-    """Every role variable checked; the first broken rule is an error naming the variable and the value."""
-    if not isinstance(values, Mapping):
-        raise QueryError(f"expected a mapping of the role's variables ({', '.join(VARIABLES)}); got {values!r}")
-    for name in values:
-        if name not in VARIABLES:
-            raise unknown_name("igor_gateway variable", name, VARIABLES)
-    for name in VARIABLES:
-        if name not in values:
-            raise QueryError(f"{name} is missing; the plan needs all of {', '.join(VARIABLES)}")
-    bacnet = check_bool(values["igor_gateway_bacnet"], "igor_gateway_bacnet")
-    return Settings(
-        version=check_igor_version(
-            catalog, values["igor_gateway_version"], tables_for(bacnet=bacnet), "igor_gateway_version"
+def check_role_settings(catalog: Catalog, values: Any) -> Settings:
+    """The role's variables validated against its argument spec (types, choices, defaults, booleans as Ansible
+    reads them), then every rule the spec cannot state; IgorPlanError listing every problem otherwise."""
+    problems = Problems(SPEC_ROLE, IgorPlanError)
+    given = check_settings(role_spec(SPEC_ROLE), values, problems)
+    bacnet = given["igor_gateway_bacnet"]
+
+    def written(version: Any) -> Any:
+        """The version as written: the spec's str coercion turns an unquoted 1.20 (a float) into '1.2', null into ''."""
+        raw = values.get("igor_gateway_version")
+        return raw if raw is None or isinstance(raw, float) else version
+
+    def checked(name: str, check: Callable[[Any], Any], fallback: Any) -> Any:
+        try:
+            return check(given[name])
+        except PortsError as exc:
+            problems.add(str(exc))
+            return fallback
+
+    settings = Settings(
+        version=checked(
+            "igor_gateway_version",
+            lambda value: check_igor_version(
+                catalog, written(value), tables_for(bacnet=bacnet), "igor_gateway_version"
+            ),
+            "",
         ),
         bacnet=bacnet,
-        install_dir=check_install_dir_or_default(catalog, values["igor_gateway_install_dir"]),
+        install_dir=checked("igor_gateway_install_dir", lambda value: check_install_dir_or_default(catalog, value), ""),
         networks={
-            table.networks: check_networks(values[table.networks], table.networks) for table in RULE_TABLES.values()
+            table.networks: checked(
+                table.networks, lambda value, name=table.networks: check_remote_scope(value, name), ()
+            )
+            for table in RULE_TABLES.values()
         },
-        profiles=check_profiles(values["igor_gateway_firewall_profiles"], "igor_gateway_firewall_profiles"),
-        outbound_rules=check_bool(values["igor_gateway_outbound_rules"], "igor_gateway_outbound_rules"),
-        av_exclusions=check_bool(values["igor_gateway_av_exclusions"], "igor_gateway_av_exclusions"),
-        state=check_choice(values["igor_gateway_state"], "igor_gateway_state", "state", STATES),
-        exclusive=check_bool(values["igor_gateway_exclusive"], "igor_gateway_exclusive"),
+        profiles=checked("igor_gateway_firewall_profiles", check_profiles, ()),
+        outbound_rules=given["igor_gateway_outbound_rules"],
+        av_exclusions=given["igor_gateway_av_exclusions"],
+        state=given["igor_gateway_state"],
+        exclusive=given["igor_gateway_exclusive"],
     )
+    problems.raise_if_any()
+    return settings
 
 
 def tables_for(*, bacnet: bool) -> list[str]:
@@ -148,60 +153,13 @@ def check_install_dir_or_default(catalog: Catalog, value: Any) -> str:
     return check_install_dir(value, "igor_gateway_install_dir")
 
 
-def check_bool(value: Any, where: str) -> bool:
-    """A boolean as Ansible reads one (true, 'yes', 1, ...); argument_specs accepts the same and passes it on."""
-    try:
-        return boolean(value, strict=True)
-    except TypeError:
-        raise QueryError(f"{where}: {value!r} is not a boolean; use true or false") from None
-
-
-def check_choice(value: Any, where: str, kind: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise unknown_name(kind, value, choices, where)
-    return value
-
-
-def check_profiles(value: Any, where: str) -> tuple[str, ...]:
-    """Firewall profiles in Windows' order (domain, private, public), each once; at least one."""
-    items = _items(value, where, "a firewall profile")
-    for index, item in enumerate(items):
-        check_choice(item, f"{where}[{index}]", "firewall profile", PROFILES)
-    return tuple(profile for profile in PROFILES if profile in items)
-
-
-def check_networks(value: Any, where: str) -> tuple[str, ...]:
-    """Remote addresses in the form win_firewall_rule's remoteip takes; ``any`` only when written alone."""
-    items = _items(value, where, "an address, CIDR, range or keyword (LocalSubnet keeps traffic on the local subnet)")
-    networks = tuple(dict.fromkeys(check_network(item, f"{where}[{index}]") for index, item in enumerate(items)))
-    if ANY in networks and len(networks) > 1:
-        raise QueryError(
-            f"{where}: {list(items)!r} mixes Any with other addresses; Any admits every address, so write it alone"
+def check_profiles(value: Sequence[str]) -> tuple[str, ...]:
+    """Firewall profiles (the spec checked each) in Windows' order, each once; at least one."""
+    if not value:
+        raise IgorPlanError(
+            f"igor_gateway_firewall_profiles: the list is empty; give at least one of {', '.join(PROFILES)}"
         )
-    return networks
-
-
-def check_network(value: Any, where: str) -> str:
-    """One remote-address token: an address, a CIDR (prefix or mask), a range ``a-b``, a keyword, or Any."""
-    rule = f"is not an IPv4/IPv6 address, CIDR, range or Windows keyword ({', '.join(ADDRESS_KEYWORDS)}, or Any alone)"
-    text = value.strip() if isinstance(value, str) else ""
-    if text.lower() in _ANY_SPELLINGS:
-        return ANY
-    for keyword in ADDRESS_KEYWORDS:
-        if text.lower() == keyword.lower():
-            return keyword
-    try:
-        if "%" in text:  # a scope id: Python accepts fe80::1%eth0, Windows Firewall does not
-            raise ValueError(text)
-        if "-" in text:
-            return _address_range(text, where)
-        if "/" in text:
-            return _network(text, where)
-        return str(ipaddress.ip_address(text))
-    except QueryError:
-        raise
-    except ValueError:
-        raise QueryError(f"{where}: {value!r} {rule}") from None
+    return tuple(profile for profile in PROFILES if profile in value)
 
 
 def table_rules(
@@ -231,22 +189,32 @@ def table_rules(
     for (direction, protocol, service), ranges in spans.items():
         merged = merge(ranges)
         for span in merged:
-            rule = _rule(table, title, labels[service], direction, protocol=protocol, span=span, split=len(merged) > 1)
+            split = len(merged) > 1
+            rule = _rule(table, title, labels, direction, service=service, protocol=protocol, span=span, split=split)
             rule |= common
             keyed.append(((list(DIRECTIONS).index(direction), protocol, span), rule))
     return [rule for _, rule in sorted(keyed, key=lambda item: item[0])]
 
 
 def _rule(
-    table: RuleTable, title: str, label: str, direction: str, *, protocol: str, span: tuple[int, int], split: bool
+    table: RuleTable,
+    title: str,
+    labels: Mapping[str, str],
+    direction: str,
+    *,
+    service: str,
+    protocol: str,
+    span: tuple[int, int],
+    split: bool,
 ) -> dict[str, Any]:
-    """Name, description, direction, protocol and port of one rule.
+    """Name, description, direction, protocol and port of one rule, and the catalog service and span it opens.
 
     win_firewall_rule compares LocalPorts/RemotePorts as exact strings (community.windows#99), so a rule holds one
     port or one range, never a comma list; a service whose ports are not contiguous gets one rule per span, and
     those rules carry their ports in the name.
     """
     windows_direction, suffix, port_option = DIRECTIONS[direction]
+    label = labels[service]
     ports = range_text(*span)
     shown = f"{label} {ports}" if split else label
     return {
@@ -255,6 +223,9 @@ def _rule(
         "direction": windows_direction,
         "protocol": protocol,
         port_option: ports,
+        "service": service,
+        "start": span[0],
+        "end": span[1],
     }
 
 
@@ -275,28 +246,33 @@ def _check_unique_names(rules: Sequence[Mapping[str, Any]]) -> None:
         seen.add(rule["name"].lower())
 
 
-def _items(value: Any, where: str, wanted: str) -> list[Any]:
-    """A list as given, or a comma-separated string split the way argument_specs reads ``type: list``."""
-    if isinstance(value, str):
-        items: list[Any] = [part.strip() for part in value.split(",") if part.strip()]
-    elif isinstance(value, Sequence):
-        items = list(value)
-    else:
-        raise QueryError(f"{where}: {value!r} is not a list")
-    if not items:
-        raise QueryError(f"{where}: the list is empty; give at least one entry: {wanted}")
-    return items
+# ---- the plan as text, for a review (site.yml's plan-only mode, otnet.ports.plan) ---------------------
 
 
-def _network(text: str, where: str) -> str:
-    ipaddress.ip_network(text, strict=False)  # ValueError: not a CIDR at all; the caller names the Windows forms
-    return str(parse_network(text, where))
+def rules_text(plan: Mapping[str, Any]) -> str:
+    """The Windows Firewall rules the role would apply, as a table for a review (the plan's ``text`` starts with it)."""
+    rules = plan["rules"]
+    width = max([4, *(len(rule["name"]) for rule in rules)])
+    row = "{:<{w}}  {:<3}  {:<5}  {:<11}  {}"
+    lines = [
+        f'igor_gateway plan ({plan["state"]}), firewall group "{plan["group"]}"'
+        + (", exclusive" if plan.get("exclusive") else ""),
+        row.format("rule", "dir", "proto", "port", "remote addresses", w=width),
+    ]
+    for rule in rules:
+        port = rule["localport"] if "localport" in rule else f"{rule.get('remoteport', '')} (remote)"
+        lines.append(row.format(rule["name"], rule["direction"], rule["protocol"], port, rule["remoteip"], w=width))
+    if rules:
+        programs = list(dict.fromkeys(rule["program"] for rule in rules if "program" in rule))
+        lines.append(
+            f"profiles: {', '.join(rules[0]['profiles'])}" + (f"; program: {', '.join(programs)}" if programs else "")
+        )
+    return "\n".join(lines) + "\n"
 
 
-def _address_range(text: str, where: str) -> str:
-    start, end = (ipaddress.ip_address(part.strip()) for part in text.split("-", 1))
-    if start.version != end.version:
-        raise QueryError(f"{where}: {text!r} mixes IPv{start.version} and IPv{end.version} in one range")
-    if start > end:
-        raise QueryError(f"{where}: {text!r} starts after it ends")
-    return f"{start}-{end}"
+def exclusions_text(plan: Mapping[str, Any]) -> str:
+    """The Microsoft Defender exclusions the role would add (or, for state absent, remove)."""
+    exclusions = plan["exclusions"]
+    paths, processes = exclusions.get("paths") or [], exclusions.get("processes") or []
+    head = "Microsoft Defender exclusions" + (" (none)" if not (paths or processes) else ":")
+    return "\n".join([head, *(f"  path     {p}" for p in paths), *(f"  process  {p}" for p in processes)]) + "\n"
