@@ -78,7 +78,7 @@ def test_the_plan_contacts_no_host(planned):
 def test_the_plan_dir_holds_the_site_files_and_each_hosts_files(planned):
     directory = planned[0]
     files = sorted(str(path.relative_to(directory)) for path in directory.rglob("*") if path.is_file())
-    expected = ["flows.csv", "flows.json", "summary.md"]
+    expected = [".otnet-ports-plan", "flows.csv", "flows.json", "summary.md"]  # the mark: a plan wrote this dir
     expected += [f"{host}/rules.nft" for host in SEGMENTS]
     expected += [f"{host}/{name}" for host in GATEWAYS for name in ("exclusions.txt", "rules.txt")]
     assert files == sorted(expected)
