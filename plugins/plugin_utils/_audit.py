@@ -32,7 +32,17 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ._errors import PortsError
 from ._igor_compare import compare as igor_compare
-from ._nft_live import UNNAMED, LiveElement, LiveTable, LiveTableError, Region, element_flows, parse_table, sort_flows
+from ._nft_live import (
+    UNNAMED,
+    LiveElement,
+    LiveTable,
+    LiveTableError,
+    Region,
+    element_flows,
+    parse_table,
+    sort_flows,
+    until_elements,
+)
 from ._nft_render import REV_LENGTH, rev_comment
 from ._nft_sets import network_range
 from ._portrange import range_text
@@ -70,7 +80,6 @@ class AuditError(PortsError):
 
 Key = tuple[str, int, int, int, str, int, int]  # _nft_live.LiveElement.key: kind, version, lo, hi, protocol, ports
 Piece = tuple[Key, "int | None"]  # an element and the instant (epoch seconds) its set stops admitting it, or None
-UNTIL_SET = re.compile(r"(conduits_v[46])_until_([0-9]+)")  # _nft_render: a time-limited conduit's set
 
 
 def finding(check: str, severity: str, detail: str, flows: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -205,15 +214,10 @@ def planned_pieces(plan: Mapping[str, Any]) -> list[Piece]:
 
 def live_pieces(items: Sequence[Mapping[str, Any]], table: str, live: LiveTable) -> dict[Piece, LiveElement]:
     """The live conduit and outbound elements by (key, expiry epoch or None): those of ``live`` (the unconditional
-    sets) and those of the time-limited sets ``conduits_v4/6_until_EPOCH``, read by the same parser
-    (``_nft_live.parse_table``) under the unconditional set's name."""
+    sets) and those of the time-limited sets ``conduits_v4/6_until_EPOCH`` (``_nft_live.until_elements``)."""
     pieces: dict[Piece, LiveElement] = {(element.key, None): element for element in live.elements}
-    head = [item for item in items if isinstance(item.get("table"), Mapping) and _ours(item["table"], table)]
-    for body in _objects(items, "set"):
-        match = UNTIL_SET.fullmatch(str(body.get("name", "")))
-        if match and _ours(body, table):
-            alone = parse_table({"nftables": [*head, {"set": {**body, "name": match[1]}}]}, table)
-            pieces.update({(element.key, int(match[2])): element for element in alone.elements} if alone else {})
+    for epoch, elements in until_elements({"nftables": list(items)}, table).items():
+        pieces.update({(element.key, epoch): element for element in elements})
     return pieces
 
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -51,6 +52,7 @@ from ._nft_sets import address_text
 from ._portrange import merge
 
 TABLE = "otnet_opto22"
+UNTIL_SET = re.compile(r"conduits_v([46])_until_([0-9]+)")  # _nft_render: a time-limited conduit's set
 KINDS = ("conduits", "outbound")
 DIRECTIONS = {"conduits": "in", "outbound": "out"}
 MANAGEMENT_COMMENT = "management SSH"
@@ -138,6 +140,18 @@ def parse_table(document: Any, table: str = TABLE) -> LiveTable | None:
         management_port=_management_port(objects, table),
         elements=elements,
     )
+
+
+def until_elements(document: Any, table: str = TABLE) -> dict[int, list[LiveElement]]:
+    """The elements of the time-limited sets ``conduits_v4/6_until_EPOCH`` (a conduit with ``expires``), by the
+    epoch second they expire at; read like the unconditional sets' (kind ``conduits``)."""
+    found: dict[int, list[LiveElement]] = {}
+    for item in _objects(document):
+        body = item.get("set")
+        match = UNTIL_SET.fullmatch(str(body.get("name", ""))) if isinstance(body, Mapping) else None
+        if match and _of_table(body, table):
+            found.setdefault(int(match[2]), []).extend(_set_elements(body, "conduits", int(match[1])))
+    return found
 
 
 def live_flows(live: LiveTable) -> list[dict[str, Any]]:

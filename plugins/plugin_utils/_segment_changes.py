@@ -28,6 +28,7 @@ piece, and that piece changed).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
@@ -45,6 +46,7 @@ from ._nft_live import (
     parse_labels,
     parse_table,
     sort_flows,
+    until_elements,
 )
 from ._nft_sets import network_range
 from ._opto22_segment_plan import plan_segment
@@ -70,7 +72,11 @@ def changes(source: Any, live_json: Any, catalog: Catalog, host: str = "") -> di
         plan = plan_segment(catalog, source)
     if not isinstance(host, str):
         raise QueryError(f"host: {host!r} is not a host name or address")
-    return segment_changes(plan, parse_table(live_json, plan["table"]), host)
+    live = parse_table(live_json, plan["table"])
+    if live is not None:  # a time-limited conduit's elements live in sets of their own, one per expiry instant
+        extra = [element for elements in until_elements(live_json, plan["table"]).values() for element in elements]
+        live = dataclasses.replace(live, elements=(*live.elements, *extra))
+    return segment_changes(plan, live, host)
 
 
 def segment_changes(plan: Mapping[str, Any], live: LiveTable | None, host: str = "") -> dict[str, list[dict[str, Any]]]:
@@ -170,7 +176,10 @@ def _missing_from(elements: Sequence[LiveElement], others: Sequence[LiveElement]
 def _planned_elements(plan: Mapping[str, Any], kind: str, version: int) -> list[LiveElement]:
     """The plan's set elements (``key``: ``peer . protocol . port``, ``comment``) read like live ones."""
     result = []
-    for element in plan["elements"][f"{kind}_v{version}"]:
+    pieces = list(plan["elements"][f"{kind}_v{version}"])
+    if kind == "conduits":  # and those admitted until an expiry instant, kept in sets of their own
+        pieces += [piece for group in plan.get("expiring") or [] for piece in group["elements"][f"{kind}_v{version}"]]
+    for element in pieces:
         peer, protocol, ports = (part.strip() for part in element["key"].split(" . "))
         lo, hi = _peer_range(peer)
         first, _, last = ports.partition("-")

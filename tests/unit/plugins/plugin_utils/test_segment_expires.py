@@ -17,11 +17,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 import yaml
 from ansible.plugins.loader import filter_loader
+from netns import needs_netns, throwaway_netns
 from segment_site import MGMT_CONNECTION, site
 
 from ansible_collections.otnet.ports.plugins.plugin_utils._expires import parse_expires
 from ansible_collections.otnet.ports.plugins.plugin_utils._nft_render import render_nft
 from ansible_collections.otnet.ports.plugins.plugin_utils._opto22_segment_plan import SegmentError, plan_segment
+from ansible_collections.otnet.ports.plugins.plugin_utils._segment_changes import changes
 from ansible_collections.otnet.ports.plugins.plugin_utils._site import plan_problems
 
 NOW = datetime(2026, 12, 2, 6, 0, 0, tzinfo=UTC)
@@ -306,3 +308,29 @@ def test_the_kernels_nft_loads_expiring_conduits_and_reads_the_instant_back_in_u
         subprocess.run(["ip", "netns", "del", name], check=True)
     assert f'meta time >= "2030-01-31 17:00:00" ip saddr . meta l4proto . th dport @conduits_v4_until_{EPOCH}' in listed
     assert 'meta time < "2030-02-01 00:00:00" ip6 saddr' in listed
+
+
+@pytest.mark.netns
+@needs_netns
+def test_the_change_summary_sees_a_time_limited_conduit_in_its_own_sets(catalog):
+    """The vendor conduit's elements live in conduits_v4/6_until_EPOCH: a run that adds it reports its flows as
+    added, one that drops it as removed, and a table loaded from the same plan changes nothing."""
+    with_it = plan(catalog, with_vendor(EXPIRES))
+    without = plan(catalog, site())
+    with throwaway_netns(f"otexp-chg-{os.getpid()}") as name:
+
+        def live(text: str) -> str:
+            subprocess.run(["ip", "netns", "exec", name, "nft", "-f", "-"], input=text, text=True, check=True)
+            listing = ["ip", "netns", "exec", name, "nft", "-j", "list", "table", "inet", with_it["table"]]
+            return subprocess.run(listing, capture_output=True, text=True, check=True).stdout
+
+        live_with, live_without = live(render_nft(with_it).text), live(render_nft(without).text)
+    assert changes(with_it, live_with, catalog) == {"added": [], "removed": []}
+    added = changes(with_it, live_without, catalog)
+    removed = changes(without, live_with, catalog)
+    assert added["removed"] == removed["added"] == []
+    assert (
+        {flow["conduit"] for flow in added["added"]} == {flow["conduit"] for flow in removed["removed"]} == {"vendor"}
+    )
+    sources = sorted(source for flow in added["added"] for source in flow["sources"])
+    assert sources == ["10.40.0.0/24"]  # site()'s controllers are IPv4 only: the IPv6 source reaches none
