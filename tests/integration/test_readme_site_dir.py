@@ -1,9 +1,9 @@
 """README.md's "Using it in a site directory", as a new user runs it: the section's first ```sh block, read from
 README.md (not copied here), with its two placeholders replaced by the freshly built tarball and this checkout, run
 with bash in an empty directory with a fresh HOME and no ANSIBLE_COLLECTIONS_PATH (a real user has none). It must
-exit 0 with no WARNING or ERROR; then the short-form lookup, the example site's ports.yml, the preflight and the
-diagram run in the site directory it made, as the README and the example site's README give them, and a gateway
-run without the Windows collections stops on the controller, naming them.
+exit 0 with no WARNING or ERROR; then the short-form lookup, the example site's ports.yml, the preflight, the
+plan and the diagram run in the site directory it made, as the README and the example site's README give them, and
+a gateway run without the Windows collections stops on the controller, naming them.
 
 The block makes its own virtual environment and installs ansible-core from PyPI into it, as the README says.
 """
@@ -130,6 +130,16 @@ def test_the_diagram_with_its_defaults(user):
     assert noise(result.stdout) + noise(result.stderr) == [], result.stdout + result.stderr
     for suffix in ("json", "dot", "mmd", "md"):
         assert (user.site / "diagram" / f"site.{suffix}").is_file()
+
+
+def test_the_plan_with_its_defaults(user):
+    """README "Rolling out a site": `ansible-playbook otnet.ports.plan` writes ./plan, contacting no host."""
+    result = user.run("ansible-playbook", "otnet.ports.plan")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert noise(result.stdout) + noise(result.stderr) == [], result.stdout + result.stderr
+    for name in ("flows.csv", "flows.json", "summary.md"):
+        assert (user.site / "plan" / name).is_file()
+    assert (user.site / "plan" / "fw-line1" / "rules.nft").is_file()
 
 
 def test_a_gateway_run_without_the_windows_collections_stops_naming_them(user, tmp_path):
