@@ -49,9 +49,9 @@ from typing import Any
 
 from ._errors import QueryError
 from ._nft_sets import address_text
+from ._opto22_segment_plan import TABLE
 from ._portrange import merge
 
-TABLE = "otnet_opto22"
 UNTIL_SET = re.compile(r"conduits_v([46])_until_([0-9]+)")  # _nft_render: a time-limited conduit's set
 KINDS = ("conduits", "outbound")
 DIRECTIONS = {"conduits": "in", "outbound": "out"}
