@@ -36,7 +36,7 @@ from types import ModuleType
 from typing import Any
 
 from ._errors import MissingDependencyError, PortsError, unknown_name
-from ._settings import plain
+from ._plain import plain
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}", re.ASCII)
 NAME_RULE = "a name of at most 48 letters, digits, '_', '.' or '-', starting with a letter or digit"

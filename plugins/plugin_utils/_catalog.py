@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from ._errors import CatalogError, MissingDependencyError, unknown_name
+from ._plain import plain
 from ._portrange import PORT_MAX, PORT_MIN
 
 try:
@@ -227,7 +228,7 @@ def overlay_records(overlay: Any, source: str) -> list[Any]:
         overlay = overlay["records"]
     if isinstance(overlay, (str, bytes)) or not isinstance(overlay, Sequence):
         raise CatalogError(f"{source}: expected a list of records; got {type(overlay).__name__}")
-    return [_plain(item) for item in overlay]
+    return [plain(item, key=str) for item in overlay]
 
 
 def read_overlay_file(path: str | Path) -> list[Any]:
@@ -247,20 +248,6 @@ def _read_yaml(path: Path) -> Any:
             return yaml.load(handle, Loader=loader)  # noqa: S506 - a SafeLoader
         except yaml.YAMLError as exc:
             raise CatalogError(f"{path.name}: not valid YAML: {exc}") from exc
-
-
-def _plain(value: Any) -> Any:
-    """Ansible's wrapped containers and tagged strings as plain Python, so they serialise and hash."""
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    for kind in (int, float, str):
-        if isinstance(value, kind):
-            return kind(value)
-    return value
 
 
 def _table(vendor: str, key: str, table: Mapping[str, Any]) -> Table:

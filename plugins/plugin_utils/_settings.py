@@ -27,6 +27,7 @@ from ansible.module_utils.common.parameters import DEFAULT_TYPE_VALIDATORS
 from ansible.module_utils.common.validation import check_type_int
 
 from ._errors import PortsError
+from ._plain import plain
 
 ROLES = Path(__file__).resolve().parents[2] / "roles"
 # How each spec type is named in messages.
@@ -185,23 +186,6 @@ def _valid_keys(name: str, option: Mapping[str, Any], value: Mapping[str, Any]) 
 def _valid_entry(name: str, option: Mapping[str, Any], entry: Any) -> Any:
     result = ArgumentSpecValidator(_strict_types({name: option})).validate({name: [entry]})
     return None if result.error_messages else result.validated_parameters[name][0]
-
-
-_SCALARS = {str: str.__str__, int: int, float: float}  # builtin copies of (tagged) subclasses
-
-
-def plain(value: Any) -> Any:
-    """``value`` as builtin dicts, lists, strings and numbers: a copy the validator may deep-copy quickly (Ansible
-    hands filters tagged, lazily templated containers)."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, (str, int, float)):
-        return _SCALARS[next(kind for kind in _SCALARS if isinstance(value, kind))](value)
-    if isinstance(value, Mapping):
-        return {plain(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)) or (isinstance(value, Sequence) and not isinstance(value, bytes)):
-        return [plain(item) for item in value]
-    return value
 
 
 # ---- naming each problem: the validator's own checks, walked with a path ----------------------------------
